@@ -1,0 +1,1 @@
+"""pytest plugin: options, collection of the YAML matrix, reports."""

@@ -1,0 +1,75 @@
+"""What the harness needs from a gateway under test, whatever runs it.
+
+A target turns a case's gateway config into a reachable endpoint, starting a gateway when it owns
+one, and reuses it for every case with the same config.
+"""
+
+from __future__ import annotations
+
+import abc
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from conformance.gatewayconfig import GatewaySpec
+
+# Opens a TCP socket already connected to the gateway. Remote and loopback vantage points differ
+# only in where (in which network namespace) that socket is created.
+SocketFactory = Callable[[float], socket.socket]
+
+
+class TargetUnavailable(Exception):
+    """The target cannot be reached or started at all: fail the session once, not each case."""
+
+
+class CaseNotApplicable(Exception):
+    """This target cannot run this case (say why); the case skips."""
+
+
+@dataclass(frozen=True)
+class Vantage:
+    """One place the harness dials the gateway from."""
+
+    host: str  # the host part of the ws:// URL (and of the Host header)
+    port: int
+    connect: SocketFactory | None = None  # None: a plain TCP connect to host:port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
+
+
+@dataclass
+class Endpoint:
+    """A running gateway with a given config, as seen from the harness."""
+
+    spec: GatewaySpec
+    loopback: Vantage | None
+    remote: Vantage | None
+    token: str | None
+    password: str | None
+    remote_peer_ip: str | None  # the address the gateway sees for clients dialling via `remote`
+    log_tail: Callable[[int], str] = field(default=lambda n: "")
+    version: str | None = None
+
+
+class Target(abc.ABC):
+    """A source of gateways: the reference, an npm release, a container or a URL."""
+
+    kind: str  # reference | npm | container | url
+    name: str  # as given on the command line, e.g. reference@2026.3.13, openclaw@2026.9.6
+    version: str | None = None  # the gateway version the profile or release claims
+    protocol: int | None = None  # learnt from the first hello-ok
+
+    @abc.abstractmethod
+    def endpoint(self, spec: GatewaySpec) -> Endpoint:
+        """Return a ready endpoint for this config, starting a gateway the first time.
+
+        Raises CaseNotApplicable when this target cannot offer the config, TargetUnavailable when
+        it cannot offer anything.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop everything this target started. Idempotent."""
