@@ -1,1 +1,465 @@
-"""pytest plugin: options, collection of the YAML matrix, reports."""
+"""pytest plugin: options, collection of the YAML matrix, per-case execution and reports.
+
+Registered through the `pytest11` entry point, so `pytest --pyargs conformance` works from any
+folder once the package is installed. Every option is mirrored as an ini setting of the same
+name (dashes as underscores), and the secrets fall back to OPENCLAW_GATEWAY_TOKEN/PASSWORD.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.loader import (
+    Baseline,
+    CaseFileError,
+    load_baseline,
+    load_cases,
+    packaged_case_paths,
+)
+from conformance.model import Case, Severity
+from conformance.netns import Netns, NetnsUnavailable
+from conformance.report import CaseRecord, RunReport
+from conformance.runner import PreconditionError, run_case_sync
+from conformance.targets.base import CaseNotApplicable, Target, TargetUnavailable
+from conformance.targetspec import TargetRequest, make_target, parse_version
+from conformance.verdict import judge, render_failure
+
+CASE_FIXTURE = "conformance_case"
+STASH_KEY = pytest.StashKey["ConformanceSession"]()
+
+# (option, ini name, type, default, help)
+_OPTIONS: list[tuple[str, str, str, Any, str]] = [
+    (
+        "--gateway",
+        "gateway",
+        "string",
+        "reference",
+        "gateway under test: reference (default), reference@<profile> (current, 2026.3.13), "
+        "openclaw@<version>",
+    ),
+    (
+        "--gateway-url",
+        "gateway_url",
+        "string",
+        None,
+        "test a gateway that is already running at ws://host:port",
+    ),
+    (
+        "--gateway-token",
+        "gateway_token",
+        "string",
+        None,
+        "shared token of the --gateway-url gateway (env OPENCLAW_GATEWAY_TOKEN)",
+    ),
+    (
+        "--gateway-password",
+        "gateway_password",
+        "string",
+        None,
+        "shared password of the --gateway-url gateway (env OPENCLAW_GATEWAY_PASSWORD)",
+    ),
+    (
+        "--gateway-allowed-origin",
+        "gateway_allowed_origins",
+        "args",
+        [],
+        "an origin the --gateway-url gateway allows (gateway.controlUi.allowedOrigins); repeatable",
+    ),
+    (
+        "--gateway-allow-pairing",
+        "gateway_allow_pairing",
+        "bool",
+        False,
+        "let cases pair devices and create pending requests on the --gateway-url gateway",
+    ),
+    (
+        "--gateway-image",
+        "gateway_image",
+        "string",
+        None,
+        "test a gateway container image (not yet supported)",
+    ),
+    (
+        "--gateway-cache",
+        "gateway_cache",
+        "string",
+        None,
+        "cache folder for npm releases (env OPENCLAW_CONFORMANCE_CACHE)",
+    ),
+    (
+        "--cases",
+        "cases",
+        "args",
+        [],
+        "extra case file or folder, added to the packaged matrix; repeatable",
+    ),
+    (
+        "--baseline",
+        "baseline",
+        "args",
+        [],
+        "baseline file of known failures: they run as strict xfail; repeatable",
+    ),
+    (
+        "--conformance-report",
+        "conformance_report",
+        "string",
+        None,
+        "write the JSON report (schema openclaw-conformance/report/v1) to this path",
+    ),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("openclaw-conformance", "OpenClaw gateway handshake conformance")
+    for flag, ini, kind, default, help_text in _OPTIONS:
+        if kind == "bool":
+            group.addoption(flag, action="store_true", default=None, dest=ini, help=help_text)
+        elif kind == "args":
+            group.addoption(
+                flag, action="append", default=None, dest=ini, metavar="PATH", help=help_text
+            )
+        else:
+            group.addoption(flag, action="store", default=None, dest=ini, help=help_text)
+        parser.addini(ini, help_text, type="bool" if kind == "bool" else kind, default=default)
+
+
+def _opt(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name)
+    if value is None or value == []:
+        value = config.getini(name)
+    return value
+
+
+class ConformanceSession:
+    """Per-process state: the cases, the baseline, the lazily started target, the records."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.request = TargetRequest(
+            gateway=_opt(config, "gateway") or "reference",
+            url=_opt(config, "gateway_url") or None,
+            token=_opt(config, "gateway_token") or os.environ.get("OPENCLAW_GATEWAY_TOKEN"),
+            password=_opt(config, "gateway_password")
+            or os.environ.get("OPENCLAW_GATEWAY_PASSWORD"),
+            image=_opt(config, "gateway_image") or None,
+            allowed_origins=tuple(_opt(config, "gateway_allowed_origins") or ()),
+            allow_pairing=bool(_opt(config, "gateway_allow_pairing")),
+            cache_dir=_opt(config, "gateway_cache") or None,
+        )
+        # Command-line paths are relative to where pytest runs, ini paths to the rootdir.
+        self.extra_case_paths = [Path(p) for p in config.getoption("cases") or ()] or [
+            Path(str(config.rootpath)) / p for p in config.getini("cases")
+        ]
+        self.baseline_paths = [Path(p) for p in _opt(config, "baseline") or ()]
+        self._cases: list[Case] | None = None
+        self.by_id: dict[str, Case] = {}
+        self.baselines: list[Baseline] = []
+        self.target: Target | None = None
+        self.target_error: str | None = None
+        self.netns: Netns | None = None
+        self.netns_error: str | None = None
+        report_path = _opt(config, "conformance_report")
+        self.report_path = Path(report_path) if report_path else None
+        self.report = RunReport(
+            target_kind="?",
+            target_name=self.request.url or self.request.image or self.request.gateway,
+        )
+        self.started = time.monotonic()
+
+    @property
+    def cases(self) -> list[Case]:
+        """Loaded on first use, so runs that collect no conformance test never read the YAML."""
+        if self._cases is None:
+            try:
+                cases = load_cases([*packaged_case_paths(), *self.extra_case_paths])
+                by_id = {c.id: c for c in cases}
+                self.baselines = [load_baseline(p, by_id) for p in self.baseline_paths]
+            except CaseFileError as exc:
+                raise pytest.UsageError(f"conformance: {exc}") from exc
+            self._cases, self.by_id = cases, by_id
+            for marker in sorted({m for case in cases for m in case.markers}):
+                self.config.addinivalue_line(
+                    "markers", f"{marker}: conformance case axis or severity"
+                )
+        return self._cases
+
+    def known_failure(self, case_id: str):
+        for baseline in self.baselines:
+            if case_id in baseline.entries:
+                return baseline.entries[case_id]
+        return None
+
+    def progress(self, message: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and not hasattr(self.config, "workerinput"):
+            reporter.write_line(f"[conformance] {message}")
+
+    def get_target(self) -> Target:
+        if self.target_error:
+            pytest.exit(self.target_error, returncode=3)
+        if self.target is None:
+            try:
+                if self.request.url is None and self.request.image is None:
+                    try:
+                        self.netns = Netns.create()
+                    except NetnsUnavailable as exc:
+                        self.netns_error = str(exc)
+                self.target = make_target(self.request, netns=self.netns, progress=self.progress)
+            except TargetUnavailable as exc:
+                self.target_error = f"conformance target unavailable: {exc}"
+                pytest.exit(self.target_error, returncode=3)
+            self.report.target_kind = self.target.kind
+            self.report.target_name = self.target.name
+            self.report.target_version = self.target.version
+        return self.target
+
+    def close(self) -> None:
+        if self.target is not None:
+            self.target.close()
+        if self.netns is not None:
+            self.netns.close()
+
+
+class CaseMismatch(AssertionError):
+    """The gateway did not behave as the case says: a failure (or, baselined, an xfail)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    session = ConformanceSession(config)
+    config.stash[STASH_KEY] = session
+    config.pluginmanager.register(ConformanceReporter(session), "openclaw-conformance-reporter")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(STASH_KEY, None)
+    if session is not None:
+        session.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if CASE_FIXTURE not in metafunc.fixturenames:
+        return
+    session: ConformanceSession = metafunc.config.stash[STASH_KEY]
+    params = []
+    for case in session.cases:
+        marks = [getattr(pytest.mark, m) for m in case.markers]
+        known = session.known_failure(case.id)
+        if known is not None:
+            marks.append(
+                pytest.mark.xfail(
+                    reason=f"baseline: {known.reason}", strict=True, raises=CaseMismatch
+                )
+            )
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    metafunc.parametrize(CASE_FIXTURE, params)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        case = _case_of(item)
+        if case is not None:
+            # `-k 49180` or `-k GHSA-rqpp` finds the cases of an upstream reference.
+            item.extra_keyword_matches.update(case.refs)
+
+
+def _case_of(item: pytest.Item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    case = callspec.params.get(CASE_FIXTURE)
+    return case if isinstance(case, Case) else None
+
+
+@pytest.fixture(scope="session")
+def conformance_session(pytestconfig: pytest.Config) -> ConformanceSession:
+    return pytestconfig.stash[STASH_KEY]
+
+
+def _record(
+    item: pytest.Item, observed: dict | None, message: str, target: Target | None = None
+) -> None:
+    data: dict[str, Any] = {"observed": observed, "message": message}
+    if target is not None:
+        # Travels with the report to the xdist controller, which has no target of its own.
+        data["target"] = {
+            "kind": target.kind,
+            "name": target.name,
+            "version": target.version,
+            "protocol": target.protocol,
+        }
+    item.user_properties.append(("conformance", json.dumps(data)))
+
+
+def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.Item) -> None:
+    """The body of every generated conformance test."""
+    target = session.get_target()
+    try:
+        target.check_case(case)
+        _check_version_window(case, target)
+        endpoint = target.endpoint(case.gateway)
+    except CaseNotApplicable as exc:
+        reason = str(exc)
+        if case.connection.via == "remote" and session.netns_error:
+            reason = f"{reason}: {session.netns_error}"
+        _record(item, None, f"skipped: {reason}", target)
+        pytest.skip(reason)
+    except TargetUnavailable as exc:
+        session.target_error = f"conformance target unavailable: {exc}"
+        pytest.exit(session.target_error, returncode=3)
+    try:
+        obs = run_case_sync(case, endpoint)
+    except CaseNotApplicable as exc:
+        _record(item, None, f"skipped: {exc}", target)
+        pytest.skip(str(exc))
+    except PreconditionError as exc:
+        _record(item, None, f"precondition failed: {exc}", target)
+        raise RuntimeError(
+            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{endpoint.log_tail(30)}"
+        ) from None
+    if obs.outcome.protocol and target.protocol is None:
+        target.protocol = obs.outcome.protocol
+    verdict = judge(case, obs)
+    observed = obs.as_dict()
+    if verdict.error:
+        _record(item, observed, verdict.error, target)
+        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(30)))
+    if verdict.passed:
+        _record(item, observed, "", target)
+        return
+    if case.severity is Severity.INFO:
+        # Open upstream questions: recorded for the report, never failing.
+        _record(item, observed, f"info: {verdict.headline}", target)
+        return
+    _record(item, observed, verdict.headline, target)
+    raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(30)))
+
+
+def _check_version_window(case: Case, target: Target) -> None:
+    version = parse_version(target.version)
+    if version is None:
+        return
+    since, until = parse_version(case.since), parse_version(case.until)
+    if since and version < since:
+        raise CaseNotApplicable(f"applies since {case.since}; target is {target.version}")
+    if until and version >= until:
+        raise CaseNotApplicable(f"applies until {case.until}; target is {target.version}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        call.excinfo is not None
+        and call.excinfo.errisinstance((CaseMismatch, RuntimeError))
+        and _case_of(item) is not None
+        and report.failed
+    ):
+        # The rendered case diff is the whole story; the Python traceback adds nothing.
+        report.longrepr = str(call.excinfo.value)
+
+
+def _case_id_from_nodeid(nodeid: str) -> str | None:
+    if "[" not in nodeid or not nodeid.endswith("]"):
+        return None
+    return nodeid[nodeid.index("[") + 1 : -1]
+
+
+def _outcome_of(report: pytest.TestReport) -> str | None:
+    """The report's outcome vocabulary from one phase report; None for uneventful phases."""
+    wasxfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if report.skipped:
+            return "xfailed" if wasxfail else "skipped"
+        if report.passed:
+            return "xpassed" if wasxfail else "passed"
+        return "xpassed" if str(report.longrepr or "").startswith("[XPASS(strict)]") else "failed"
+    if report.skipped:
+        return "skipped"
+    if report.failed:
+        return "error"
+    return None
+
+
+class ConformanceReporter:
+    """Collects case outcomes (on the xdist controller too, from the workers' reports) and
+    writes the report and the terminal summary."""
+
+    def __init__(self, state: ConformanceSession) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if "test_handshake" not in report.nodeid:
+            return
+        case_id = _case_id_from_nodeid(report.nodeid)
+        # The xdist controller collects too, so `cases` is loaded on both sides.
+        by_id = self.state.by_id if self.state.cases else {}
+        case = by_id.get(case_id) if case_id else None
+        outcome = _outcome_of(report)
+        if case is None or outcome is None:
+            return
+        props = dict(report.user_properties)
+        data = json.loads(props["conformance"]) if "conformance" in props else {}
+        meta = data.get("target")
+        if meta:
+            run = self.state.report
+            run.target_kind, run.target_name = meta["kind"], meta["name"]
+            run.target_version = meta["version"]
+            run.target_protocol = meta["protocol"] or run.target_protocol
+        message = data.get("message") or ""
+        if outcome == "xfailed":
+            message = getattr(report, "wasxfail", "") or message
+        elif outcome in ("error", "failed") and not message:
+            message = str(report.longrepr).splitlines()[0] if report.longrepr else outcome
+        self.state.report.records[case.id] = CaseRecord(
+            case=case,
+            outcome=outcome,
+            observed=data.get("observed"),
+            message=message,
+            duration_s=report.duration,
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        run = self.state.report
+        if not run.records:
+            return
+        run.duration_s = time.monotonic() - self.state.started
+        xml = getattr(session.config, "_xml", None)
+        if xml is not None:
+            # JUnit consumers see which gateway produced these results.
+            xml.add_global_property("conformance_target", run.target_name)
+            xml.add_global_property("conformance_target_kind", run.target_kind)
+            xml.add_global_property("conformance_target_version", str(run.target_version))
+            xml.add_global_property("conformance_target_protocol", str(run.target_protocol))
+        if self.state.report_path is not None and not hasattr(session.config, "workerinput"):
+            run.write(self.state.report_path)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        run = self.state.report
+        if not run.records:
+            return
+        tr = terminalreporter
+        tr.section("openclaw conformance")
+        version = f" {run.target_version}" if run.target_version else ""
+        protocol = f", protocol {run.target_protocol}" if run.target_protocol else ""
+        tr.write_line(f"target: {run.target_name} ({run.target_kind}{version}{protocol})")
+        tr.write_line("  ".join(f"{k}={v}" for k, v in run.summary().items()))
+        bad = [r for r in run.records.values() if r.outcome in ("failed", "error", "xpassed")]
+        if bad:
+            width = max(len(r.case.id) for r in bad)
+            for rec in bad:
+                tr.write_line(
+                    f"  {rec.outcome.upper():8} {rec.case.id:<{width}}  {rec.message[:100]}"
+                )
+        if self.state.report_path is not None:
+            tr.write_line(f"report: {self.state.report_path}")
+        if self.state.netns_error:
+            tr.write_line(f"remote cases skipped: {self.state.netns_error}")

@@ -10,8 +10,12 @@ import abc
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from conformance.gatewayconfig import GatewaySpec
+
+if TYPE_CHECKING:
+    from conformance.model import Case
 
 # Opens a TCP socket already connected to the gateway. Remote and loopback vantage points differ
 # only in where (in which network namespace) that socket is created.
@@ -69,6 +73,9 @@ class Target(abc.ABC):
         Raises CaseNotApplicable when this target cannot offer the config, TargetUnavailable when
         it cannot offer anything.
         """
+
+    def check_case(self, case: Case) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Raise CaseNotApplicable when this target must not run this case at all."""
 
     @abc.abstractmethod
     def close(self) -> None:

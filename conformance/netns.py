@@ -1,0 +1,144 @@
+"""A network namespace that makes "remote" real: the gateway sees a non-loopback peer.
+
+Layout (addresses from the 198.18.0.0/15 benchmarking range, so they can never be someone else's):
+
+    host (harness)  occ-h<N> 198.18.<k>.1  <--veth-->  occ-n<N> 198.18.<k>.2  namespace (gateway)
+
+The gateway runs inside the namespace bound to every interface. A remote client dials
+198.18.<k>.2 from the host and the gateway sees the peer 198.18.<k>.1; a loopback client needs a
+socket created *inside* the namespace dialling 127.0.0.1. A network namespace is a per-thread
+attribute, so a short-lived thread joins the namespace with setns(2), creates the socket and exits:
+the socket stays in the namespace it was created in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+
+CLONE_NEWNET = 0x40000000
+NETNS_DIR = "/var/run/netns"
+
+
+class NetnsUnavailable(Exception):
+    """Why remote locality cannot be produced on this machine."""
+
+
+def _run(*argv: str) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    if proc.returncode != 0:
+        raise NetnsUnavailable(f"`{' '.join(argv)}` failed: {proc.stderr.strip()}")
+
+
+def unavailable_reason() -> str | None:
+    """None when a namespace can be made here, else what is missing."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "remote locality needs root to create a network namespace (run as root)"
+    if shutil.which("ip") is None:
+        return "remote locality needs the `ip` command (Debian package iproute2)"
+    return None
+
+
+@dataclass
+class Netns:
+    """One namespace and its veth pair; `close()` removes both (the veth dies with the netns)."""
+
+    name: str
+    outer_ip: str  # host side: the address the gateway sees for remote clients
+    inner_ip: str  # namespace side: where remote clients dial the gateway
+    _closed: bool = False
+
+    @classmethod
+    def create(cls, tag: str | None = None) -> Netns:
+        reason = unavailable_reason()
+        if reason:
+            raise NetnsUnavailable(reason)
+        # pid-derived names and subnets keep parallel sessions (pytest-xdist workers) apart.
+        n = tag or str(os.getpid())
+        k = (os.getpid() % 250) + 1
+        name = f"occ-{n}"
+        host_if, ns_if = f"occh{n}"[-15:], f"occn{n}"[-15:]
+        outer, inner = f"198.18.{k}.1", f"198.18.{k}.2"
+        _cleanup_stale(name, host_if)
+        _run("ip", "netns", "add", name)
+        ns = cls(name=name, outer_ip=outer, inner_ip=inner)
+        try:
+            _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+            _run("ip", "link", "set", ns_if, "netns", name)
+            _run("ip", "addr", "add", f"{outer}/30", "dev", host_if)
+            _run("ip", "link", "set", host_if, "up")
+            _run("ip", "netns", "exec", name, "ip", "addr", "add", f"{inner}/30", "dev", ns_if)
+            _run("ip", "netns", "exec", name, "ip", "link", "set", ns_if, "up")
+            _run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
+        except BaseException:
+            ns.close()
+            raise
+        return ns
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """The command line that runs `argv` inside the namespace."""
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def socket_inside(self, family: int = socket.AF_INET) -> socket.socket:
+        result: dict[str, object] = {}
+
+        def join_and_create() -> None:
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                fd = os.open(os.path.join(NETNS_DIR, self.name), os.O_RDONLY)
+                try:
+                    if libc.setns(fd, CLONE_NEWNET) != 0:
+                        err = ctypes.get_errno()
+                        raise OSError(err, f"setns({self.name}): {os.strerror(err)}")
+                finally:
+                    os.close(fd)
+                result["sock"] = socket.socket(family, socket.SOCK_STREAM)
+            except BaseException as exc:  # handed to the caller's thread
+                result["error"] = exc
+
+        t = threading.Thread(target=join_and_create, name=f"netns-{self.name}")
+        t.start()
+        t.join(10)
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        sock = result.get("sock")
+        if not isinstance(sock, socket.socket):
+            raise NetnsUnavailable(f"could not create a socket inside {self.name}")
+        return sock
+
+    def loopback_connector(self, port: int):
+        """A SocketFactory: a socket inside the namespace, connected to its 127.0.0.1:port."""
+
+        def connect(timeout: float) -> socket.socket:
+            sock = self.socket_inside()
+            sock.settimeout(timeout)
+            try:
+                sock.connect(("127.0.0.1", port))
+            except BaseException:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            return sock
+
+        return connect
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        subprocess.run(
+            ["ip", "netns", "del", self.name], capture_output=True, timeout=10, check=False
+        )
+
+
+def _cleanup_stale(name: str, host_if: str) -> None:
+    """A namespace left by a killed run with the same pid would make `ip netns add` fail."""
+    with contextlib.suppress(Exception):
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10, check=False)
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=10, check=False)

@@ -1,0 +1,71 @@
+"""The machine-readable run report: schema `openclaw-conformance/report/v1` of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.model import Case
+
+SCHEMA = "openclaw-conformance/report/v1"
+OUTCOMES = ("passed", "failed", "xfailed", "xpassed", "skipped", "error")
+
+
+@dataclass
+class CaseRecord:
+    case: Case
+    outcome: str
+    observed: dict[str, Any] | None = None
+    message: str = ""
+    duration_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.case.id,
+            "title": self.case.title,
+            "axes": self.case.axes,
+            "severity": self.case.severity.value,
+            "refs": list(self.case.refs),
+            "outcome": self.outcome,
+            "expected": self.case.expect.as_dict(),
+            "observed": self.observed,
+            "message": self.message,
+            "duration_s": round(self.duration_s, 4),
+        }
+
+
+@dataclass
+class RunReport:
+    target_kind: str
+    target_name: str
+    target_version: str | None = None
+    target_protocol: int | None = None
+    duration_s: float = 0.0
+    records: dict[str, CaseRecord] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(("passed", "failed", "xfailed", "xpassed", "skipped"), 0)
+        counts["errors"] = 0
+        for rec in self.records.values():
+            counts["errors" if rec.outcome == "error" else rec.outcome] += 1
+        return counts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "target": {
+                "kind": self.target_kind,
+                "name": self.target_name,
+                "version": self.target_version,
+                "protocol": self.target_protocol,
+            },
+            "duration_s": round(self.duration_s, 3),
+            "summary": self.summary(),
+            "cases": [rec.as_dict() for rec in self.records.values()],
+        }
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")

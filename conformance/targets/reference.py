@@ -1,0 +1,132 @@
+"""The embedded reference gateway as a target: one subprocess per gateway config.
+
+A subprocess (rather than an in-process server) gives the reference exactly the life of a real
+gateway: its own config file, port, log and network namespace, and the same start/stop path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from conformance.gatewayconfig import GatewaySpec
+from conformance.netns import Netns
+from conformance.process import GatewayProcess, free_port, wait_ready
+from conformance.targets.base import Endpoint, Target, TargetUnavailable, Vantage
+
+PROFILES = {"current": ("2026.9.6", 4), "2026.3.13": ("2026.3.13", 3)}
+START_TIMEOUT_S = 20.0
+
+
+class ReferenceTarget(Target):
+    kind = "reference"
+
+    def __init__(
+        self, profile: str = "current", *, netns: Netns | None = None, progress=None
+    ) -> None:
+        if profile not in PROFILES:
+            raise TargetUnavailable(
+                f"unknown reference profile {profile!r} (known: {', '.join(PROFILES)})"
+            )
+        self.profile = profile
+        self.name = "reference" if profile == "current" else f"reference@{profile}"
+        self.version, self.protocol = PROFILES[profile]
+        self.netns = netns
+        self._progress = progress or (lambda msg: None)
+        self._workdir = Path(tempfile.mkdtemp(prefix="occ-reference-"))
+        self._endpoints: dict[GatewaySpec, Endpoint] = {}
+        self._processes: list[GatewayProcess] = []
+        self.start_times: dict[str, float] = {}
+
+    def endpoint(self, spec: GatewaySpec) -> Endpoint:
+        if spec not in self._endpoints:
+            self._endpoints[spec] = self._start(spec)
+        return self._endpoints[spec]
+
+    def _start(self, spec: GatewaySpec) -> Endpoint:
+        n = len(self._processes) + 1
+        folder = self._workdir / f"gw{n}"
+        folder.mkdir()
+        token = secrets.token_urlsafe(18) if spec.auth == "token" else None
+        password = secrets.token_urlsafe(18) if spec.auth == "password" else None
+        ns = self.netns
+        config = spec.to_openclaw_config(
+            token=token,
+            password=password,
+            remote_peer_ip=ns.outer_ip if ns else None,
+            bind="lan" if ns else "loopback",
+        )
+        config_path = folder / "openclaw.json"
+        config_path.write_text(json.dumps(config, indent=2))
+        if ns:
+            port = free_port(ns.socket_inside)
+            argv = ns.wrap(
+                [
+                    sys.executable,
+                    "-m",
+                    "reference_gateway",
+                    "--config",
+                    str(config_path),
+                    "--port",
+                    str(port),
+                    "--host",
+                    "0.0.0.0",
+                    "--profile",
+                    self.profile,
+                ]
+            )
+        else:
+            port = free_port()
+            argv = [
+                sys.executable,
+                "-m",
+                "reference_gateway",
+                "--config",
+                str(config_path),
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--profile",
+                self.profile,
+            ]
+        env = {**os.environ, **spec.environment(), "PYTHONUNBUFFERED": "1"}
+        for var in ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD"):
+            env.pop(var, None)  # the config is the whole truth for a gateway we start
+        proc = GatewayProcess(argv, env=env, log_path=folder / "gateway.log")
+        self._processes.append(proc)
+        loopback = Vantage("127.0.0.1", port, ns.loopback_connector(port) if ns else None)
+        remote = Vantage(ns.inner_ip, port) if ns else None
+        what = f"reference gateway ({self.profile}, {spec.label})"
+        seconds = wait_ready(
+            loopback,
+            token=token,
+            password=password,
+            process=proc,
+            timeout=START_TIMEOUT_S,
+            what=what,
+        )
+        self.start_times[spec.label] = seconds
+        self._progress(f"{what} ready on port {port} in {seconds:.2f}s")
+        return Endpoint(
+            spec=spec,
+            loopback=loopback,
+            remote=remote,
+            token=token,
+            password=password,
+            remote_peer_ip=ns.outer_ip if ns else None,
+            log_tail=proc.tail,
+            version=self.version,
+        )
+
+    def close(self) -> None:
+        for proc in self._processes:
+            proc.stop()
+        self._processes.clear()
+        self._endpoints.clear()
+        shutil.rmtree(self._workdir, ignore_errors=True)
