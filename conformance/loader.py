@@ -353,7 +353,12 @@ def _build_case(raw: dict, ctx: _Ctx) -> Case:
             raise ctx.fail(
                 "device.paired_as: only for device.state 'paired'", _line_of(dv, "paired_as")
             )
-        pa = _expect_keys(ctx, dv["paired_as"], "device.paired_as", ("role", "scopes"))
+        pa = _expect_keys(
+            ctx,
+            dv["paired_as"],
+            "device.paired_as",
+            ("role", "scopes", "platform", "device_family"),
+        )
         paired_as = PairedAs(
             role=pa.get("role", role),
             scopes=_str_list(
@@ -362,9 +367,16 @@ def _build_case(raw: dict, ctx: _Ctx) -> Case:
                 "device.paired_as.scopes",
                 _line_of(pa, "scopes"),
             ),
+            platform=pa.get("platform", client.platform),
+            device_family=pa.get("device_family", client.device_family),
         )
     elif state is DeviceState.PAIRED:
-        paired_as = PairedAs(role=role, scopes=tuple(scopes or ()))
+        paired_as = PairedAs(
+            role=role,
+            scopes=tuple(scopes or ()),
+            platform=client.platform,
+            device_family=client.device_family,
+        )
     if state is DeviceState.NONE and (proof is not Proof.VALID or "signature" in dv):
         raise ctx.fail(
             "device: proof/signature need device.state 'unpaired' or 'paired'", _line_of(dv)

@@ -94,6 +94,9 @@ class Credentials:
 class PairedAs:
     role: str
     scopes: tuple[str, ...]
+    # The metadata the pairing pins (GATEWAY_PROTOCOL.md section 2); default: the case's client's
+    platform: str | None = None
+    device_family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,10 @@ class Case:
         """pytest marker names, so `-m "auth_token and locality_remote"` selects cases."""
         names = [self.severity.value]
         names += [f"{axis}_{_identifier(value)}" for axis, value in self.axes.items()]
-        return tuple(names)
+        # `-m ref_49180`, `-m ref_ghsa_rqpp_rjj8_7wv8`, `-m ref_s01`: issue numbers alone, since
+        # every issue of this matrix lives in openclaw/openclaw
+        names += [f"ref_{_identifier(ref.removeprefix('openclaw/openclaw#'))}" for ref in self.refs]
+        return tuple(dict.fromkeys(names))
 
 
 def _identifier(value: str) -> str:

@@ -52,6 +52,7 @@ class Netns:
     name: str
     outer_ip: str  # host side: the address the gateway sees for remote clients
     inner_ip: str  # namespace side: where remote clients dial the gateway
+    host_if: str = ""
     _closed: bool = False
 
     @classmethod
@@ -67,7 +68,7 @@ class Netns:
         outer, inner = f"198.18.{k}.1", f"198.18.{k}.2"
         _cleanup_stale(name, host_if)
         _run("ip", "netns", "add", name)
-        ns = cls(name=name, outer_ip=outer, inner_ip=inner)
+        ns = cls(name=name, outer_ip=outer, inner_ip=inner, host_if=host_if)
         try:
             _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
             _run("ip", "link", "set", ns_if, "netns", name)
@@ -132,6 +133,12 @@ class Netns:
         if self._closed:
             return
         self._closed = True
+        # Deleting our end removes the pair now; the namespace's own teardown is deferred by the
+        # kernel while sockets created in it linger (TIME_WAIT), which would keep the veth up.
+        if self.host_if:
+            subprocess.run(
+                ["ip", "link", "del", self.host_if], capture_output=True, timeout=10, check=False
+            )
         subprocess.run(
             ["ip", "netns", "del", self.name], capture_output=True, timeout=10, check=False
         )

@@ -31,6 +31,7 @@ from conformance.targetspec import TargetRequest, make_target, parse_version
 from conformance.verdict import judge, render_failure
 
 CASE_FIXTURE = "conformance_case"
+LOG_TAIL_LINES = 20
 STASH_KEY = pytest.StashKey["ConformanceSession"]()
 
 # (option, ini name, type, default, help)
@@ -321,7 +322,7 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     except PreconditionError as exc:
         _record(item, None, f"precondition failed: {exc}", target)
         raise RuntimeError(
-            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{endpoint.log_tail(30)}"
+            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{endpoint.log_tail(LOG_TAIL_LINES)}"
         ) from None
     if obs.outcome.protocol and target.protocol is None:
         target.protocol = obs.outcome.protocol
@@ -329,7 +330,7 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     observed = obs.as_dict()
     if verdict.error:
         _record(item, observed, verdict.error, target)
-        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(30)))
+        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
     if verdict.passed:
         _record(item, observed, "", target)
         return
@@ -338,7 +339,7 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         _record(item, observed, f"info: {verdict.headline}", target)
         return
     _record(item, observed, verdict.headline, target)
-    raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(30)))
+    raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
 
 
 def _check_version_window(case: Case, target: Target) -> None:
