@@ -321,8 +321,9 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         pytest.skip(str(exc))
     except PreconditionError as exc:
         _record(item, None, f"precondition failed: {exc}", target)
+        tail = endpoint.log_tail(LOG_TAIL_LINES)
         raise RuntimeError(
-            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{endpoint.log_tail(LOG_TAIL_LINES)}"
+            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{tail}"
         ) from None
     if obs.outcome.protocol and target.protocol is None:
         target.protocol = obs.outcome.protocol

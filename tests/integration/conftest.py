@@ -33,9 +33,23 @@ def run_matrix(tmp_path: Path, *args: str, timeout: float = 600) -> Run:
     """The conformance suite as a user runs it, in a child pytest with its own report."""
     report = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider",
-         "-q", "--conformance-report", str(report), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "conformance",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--conformance-report",
+            str(report),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp_path,
     )
     output = proc.stdout + proc.stderr
     data = json.loads(report.read_text()) if report.exists() else {}

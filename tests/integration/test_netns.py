@@ -9,8 +9,7 @@ import pytest
 
 from conformance.netns import Netns, unavailable_reason
 
-pytestmark = pytest.mark.skipif(unavailable_reason() is not None,
-                                reason=unavailable_reason() or "")
+pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")
 
 
 def test_peers_seen_inside_the_namespace_and_teardown() -> None:

@@ -24,12 +24,16 @@ def test_report_schema_and_case_ids(tmp_path: Path) -> None:
     assert set(rep["summary"]) == {"passed", "failed", "xfailed", "xpassed", "skipped", "errors"}
     (case,) = rep["cases"]
     assert case["id"] == SEED_CASE
-    assert case["axes"] == {"auth": "token", "locality": "loopback", "device": "none",
-                            "client": "cli/cli", "role": "operator"}
+    assert case["axes"] == {
+        "auth": "token",
+        "locality": "loopback",
+        "device": "none",
+        "client": "cli/cli",
+        "role": "operator",
+    }
     assert case["outcome"] == "passed"
     assert "openclaw/openclaw#49180" in case["refs"]
-    assert set(case["observed"]) >= {"accepted", "scopes", "reported_scopes", "error",
-                                     "close_code"}
+    assert set(case["observed"]) >= {"accepted", "scopes", "reported_scopes", "error", "close_code"}
     assert case["observed"]["scopes"] == sorted(case["expected"]["scopes"])
 
 
@@ -55,13 +59,16 @@ def test_stale_baseline_entry_fails_the_run(tmp_path: Path) -> None:
 
 def test_bad_case_file_is_a_usage_error_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("schema: openclaw-conformance/cases/v1\ncases:\n  - id: x\n    severity: must\n"
-                   "    gateway: {auth: token}\n    client: {id: cli, mode: cli}\n"
-                   "    expect: {accepted: true}\n")
+    bad.write_text(
+        "schema: openclaw-conformance/cases/v1\ncases:\n  - id: x\n    severity: must\n"
+        "    gateway: {auth: token}\n    client: {id: cli, mode: cli}\n"
+        "    expect: {accepted: true}\n"
+    )
     run = run_matrix(tmp_path, "--cases", str(bad))
     assert run.returncode != 0
-    assert f"{bad}:7: case 'x': expect: an accepted case must state its effective scopes" in \
-        run.output
+    assert (
+        f"{bad}:7: case 'x': expect: an accepted case must state its effective scopes" in run.output
+    )
 
 
 def test_extra_cases_run_with_the_packaged_ones(tmp_path: Path) -> None:
@@ -81,8 +88,9 @@ def test_extra_cases_run_with_the_packaged_ones(tmp_path: Path) -> None:
 
 
 def test_unreachable_url_fails_once(tmp_path: Path) -> None:
-    run = run_matrix(tmp_path, "--gateway-url", "ws://127.0.0.1:9", "--gateway-token", "t",
-                     timeout=120)
+    run = run_matrix(
+        tmp_path, "--gateway-url", "ws://127.0.0.1:9", "--gateway-token", "t", timeout=120
+    )
     assert run.returncode != 0
     assert run.output.count("conformance target unavailable") == 1, run.output[-2000:]
 

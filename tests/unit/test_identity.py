@@ -12,9 +12,7 @@ RAW_PUB_HEX = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
 DEVICE_ID = "56475aa75463474c0285df5dbf2bcab73da651358839e9b77481b2eab107708c"
 PUB_B64URL = "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"
 # openssl pkeyutl -sign -rawin over the v3 payload below (Ed25519 is deterministic)
-SIGNATURE = (
-    "6zOOPAMmKwG9sYWEWTNaazzCIzTWQ5i3KVmNq-JYn3LJRaO3-yQusPpLGTD5kfQSkcLDhYa1zOkW2K3Bbyt_Cg"
-)
+SIGNATURE = "6zOOPAMmKwG9sYWEWTNaazzCIzTWQ5i3KVmNq-JYn3LJRaO3-yQusPpLGTD5kfQSkcLDhYa1zOkW2K3Bbyt_Cg"
 
 
 @pytest.fixture
@@ -45,8 +43,7 @@ def test_v3_payload_exact_string() -> None:
         device_family=None,
     )
     assert payload == (
-        f"v3|{DEVICE_ID}|cli|cli|operator|operator.read,operator.write|1795575748407|tok|n-1"
-        "|linux|"
+        f"v3|{DEVICE_ID}|cli|cli|operator|operator.read,operator.write|1795575748407|tok|n-1|linux|"
     )
 
 
@@ -68,16 +65,24 @@ def test_v2_payload_has_no_metadata_and_keeps_scope_order() -> None:
 
 def test_metadata_lowercases_ascii_only() -> None:
     payload = signature_payload(
-        "v3", device_id="d", client_id="c", client_mode="m", role="r", scopes=[],
-        signed_at_ms=1, token="", nonce="n", platform="MacOS", device_family="ÄPhone",
+        "v3",
+        device_id="d",
+        client_id="c",
+        client_mode="m",
+        role="r",
+        scopes=[],
+        signed_at_ms=1,
+        token="",
+        nonce="n",
+        platform="MacOS",
+        device_family="ÄPhone",
     )
     assert payload.endswith("|macos|Äphone")
 
 
 def test_signature_matches_openssl(ident: DeviceIdentity) -> None:
     payload = (
-        f"v3|{DEVICE_ID}|cli|cli|operator|operator.read,operator.write|1795575748407|tok|n-1"
-        "|linux|"
+        f"v3|{DEVICE_ID}|cli|cli|operator|operator.read,operator.write|1795575748407|tok|n-1|linux|"
     )
     assert ident.sign(payload) == SIGNATURE
 
@@ -88,5 +93,14 @@ def test_b64url_unpadded() -> None:
 
 def test_unknown_payload_version() -> None:
     with pytest.raises(ValueError, match="unknown payload version"):
-        signature_payload("v9", device_id="d", client_id="c", client_mode="m", role="r",
-                          scopes=[], signed_at_ms=1, token=None, nonce="n")
+        signature_payload(
+            "v9",
+            device_id="d",
+            client_id="c",
+            client_mode="m",
+            role="r",
+            scopes=[],
+            signed_at_ms=1,
+            token=None,
+            nonce="n",
+        )

@@ -42,8 +42,13 @@ def test_good_case_loads(tmp_path: Path) -> None:
     assert case.severity is Severity.MUST
     assert case.credentials.token is Secret.RIGHT
     assert case.expect.scopes == frozenset({"operator.read"})
-    assert case.axes == {"auth": "token", "locality": "loopback", "device": "none",
-                         "client": "cli/cli", "role": "operator"}
+    assert case.axes == {
+        "auth": "token",
+        "locality": "loopback",
+        "device": "none",
+        "client": "cli/cli",
+        "role": "operator",
+    }
     assert case.source.endswith("c.yaml:3")
 
 
@@ -78,25 +83,48 @@ def test_matrix_expands_every_combination_and_applies_rules_in_order(tmp_path: P
 @pytest.mark.parametrize(
     ("body", "line", "message"),
     [
-        (GOOD_CASE.replace("severity: must", "severity: maybe"), 4,
-         "severity: 'maybe' is not one of"),
-        (GOOD_CASE.replace("expect: {accepted: true", "expect: {acepted: true"), 9,
-         "unknown field 'acepted'"),
-        (GOOD_CASE.replace("    gateway: {auth: token}\n", ""), 3,
-         "missing required field 'gateway'"),
+        (
+            GOOD_CASE.replace("severity: must", "severity: maybe"),
+            4,
+            "severity: 'maybe' is not one of",
+        ),
+        (
+            GOOD_CASE.replace("expect: {accepted: true", "expect: {acepted: true"),
+            9,
+            "unknown field 'acepted'",
+        ),
+        (
+            GOOD_CASE.replace("    gateway: {auth: token}\n", ""),
+            3,
+            "missing required field 'gateway'",
+        ),
         (GOOD_CASE.replace("auth: token}", "auth: tokn}"), 5, "gateway.auth: 'tokn'"),
-        (GOOD_CASE.replace("{accepted: true, scopes: [operator.read]}", "{accepted: true}"), 9,
-         "an accepted case must state its effective scopes"),
-        (GOOD_CASE.replace("{accepted: true, scopes: [operator.read]}",
-                           "{accepted: false, error: X}"), 9,
-         "a rejection must state its close code"),
-        (GOOD_CASE.replace("client: {id: cli, mode: cli}",
-                           "client: {id: cli, mode: cli}\n    device: {state: none, proof: "
-                           "bad-signature}"), 7, "proof/signature need device.state"),
-        (GOOD_CASE.replace("id: token.loopback.no-device.cli", "id: Bad Id"), 3,
-         "must match"),
-        (GOOD_CASE.replace("credentials: {token: right}", "credentials: {token: rihgt}"), 7,
-         "credentials.token: 'rihgt' is not one of"),
+        (
+            GOOD_CASE.replace("{accepted: true, scopes: [operator.read]}", "{accepted: true}"),
+            9,
+            "an accepted case must state its effective scopes",
+        ),
+        (
+            GOOD_CASE.replace(
+                "{accepted: true, scopes: [operator.read]}", "{accepted: false, error: X}"
+            ),
+            9,
+            "a rejection must state its close code",
+        ),
+        (
+            GOOD_CASE.replace(
+                "client: {id: cli, mode: cli}",
+                "client: {id: cli, mode: cli}\n    device: {state: none, proof: bad-signature}",
+            ),
+            7,
+            "proof/signature need device.state",
+        ),
+        (GOOD_CASE.replace("id: token.loopback.no-device.cli", "id: Bad Id"), 3, "must match"),
+        (
+            GOOD_CASE.replace("credentials: {token: right}", "credentials: {token: rihgt}"),
+            7,
+            "credentials.token: 'rihgt' is not one of",
+        ),
     ],
 )
 def test_malformed_case_names_file_line_and_problem(
@@ -181,13 +209,17 @@ def test_broken_proof_and_paired_defaults(tmp_path: Path) -> None:
 
 
 def test_baseline_errors(tmp_path: Path) -> None:
-    base = write(tmp_path, """\
+    base = write(
+        tmp_path,
+        """\
     schema: openclaw-conformance/baseline/v1
     target: x
     entries:
       - id: no.such.case
         reason: because
-    """, "b.yaml")
+    """,
+        "b.yaml",
+    )
     with pytest.raises(CaseFileError) as info:
         load_baseline(base, {"token.loopback.no-device.cli"})
     assert str(info.value).startswith(f"{base}:4: ")

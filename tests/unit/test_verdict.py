@@ -6,7 +6,8 @@ from conformance.client import GatewayError, HandshakeOutcome, RpcResult
 from conformance.gatewayconfig import GatewaySpec
 from conformance.model import Case, ClientSpec, Expectation, Severity
 from conformance.runner import Observation
-from conformance.scopes import PROBES, implied, judge as judge_probe
+from conformance.scopes import PROBES, implied
+from conformance.scopes import judge as judge_probe
 from conformance.verdict import judge, render_failure
 
 ALL5 = frozenset(PROBES)
@@ -14,21 +15,30 @@ READ, WRITE, ADMIN = "operator.read", "operator.write", "operator.admin"
 
 
 def case(expect: Expectation) -> Case:
-    return Case(id="t.case", severity=Severity.MUST, gateway=GatewaySpec(),
-                client=ClientSpec("cli", "cli"), expect=expect, scopes=(READ,),
-                refs=("openclaw/openclaw#49180",))
+    return Case(
+        id="t.case",
+        severity=Severity.MUST,
+        gateway=GatewaySpec(),
+        client=ClientSpec("cli", "cli"),
+        expect=expect,
+        scopes=(READ,),
+        refs=("openclaw/openclaw#49180",),
+    )
 
 
 def accepted(protocol: int, reported: list[str] | None, allowed: set[str], token=False):
     auth = None if reported is None else {"scopes": reported, "method": "token"}
     if auth is not None and token:
         auth["deviceToken"] = "t" * 43
-    outcome = HandshakeOutcome(accepted=True, response=True,
-                               hello={"type": "hello-ok", "protocol": protocol, "auth": auth})
+    outcome = HandshakeOutcome(
+        accepted=True, response=True, hello={"type": "hello-ok", "protocol": protocol, "auth": auth}
+    )
     probes = {}
     for scope, (method, _) in PROBES.items():
         if scope in allowed:
-            res = RpcResult(False, error=GatewayError("INVALID_REQUEST", f"invalid {method} params"))
+            res = RpcResult(
+                False, error=GatewayError("INVALID_REQUEST", f"invalid {method} params")
+            )
         else:
             code = "FORBIDDEN" if protocol >= 4 else "INVALID_REQUEST"
             res = RpcResult(False, error=GatewayError(code, f"missing scope: {scope}"))
@@ -48,8 +58,9 @@ def test_probe_normalises_denial_codes_and_counts_param_errors_as_passed() -> No
         assert judge_probe(READ, "status", res).allowed is False
     res = RpcResult(False, error=GatewayError("INVALID_REQUEST", "unauthorized role: node"))
     assert judge_probe(READ, "status", res).allowed is False
-    res = RpcResult(False, error=GatewayError("INVALID_REQUEST", "session mutation target is "
-                                              "unavailable"))
+    res = RpcResult(
+        False, error=GatewayError("INVALID_REQUEST", "session mutation target is unavailable")
+    )
     assert judge_probe(WRITE, "chat.abort", res).allowed is True
     assert judge_probe(READ, "status", RpcResult(False, transport_error="timeout")).allowed is None
 
@@ -76,8 +87,10 @@ def test_protocol_3_report_is_not_compared_but_protocol_4_is() -> None:
     c = case(Expectation(True, scopes=frozenset({READ})))
     assert judge(c, accepted(3, [ADMIN, READ], {READ})).passed
     verdict = judge(c, accepted(4, [ADMIN, READ], {READ}))
-    assert "reported scopes [operator.admin, operator.read] != expected [operator.read]" in \
-        verdict.problems
+    assert (
+        "reported scopes [operator.admin, operator.read] != expected [operator.read]"
+        in verdict.problems
+    )
     assert any("reports" in p and "but enforces" in p for p in verdict.problems)
 
 
@@ -90,21 +103,36 @@ def test_device_token_expectation() -> None:
     c = case(Expectation(True, scopes=frozenset({READ}), device_token=True))
     assert judge(c, accepted(4, [READ], {READ}, token=True)).passed
     assert judge(c, accepted(4, [READ], {READ}, token=False)).problems == (
-        "device token not issued, expected one",)
+        "device token not issued, expected one",
+    )
 
 
 def rejected(code, details_code, close, message="m", details=None):
     details = {"code": details_code, **(details or {})} if details_code else (details or {})
-    return Observation(outcome=HandshakeOutcome(
-        response=True, error=GatewayError(code, message, details), close_code=close))
+    return Observation(
+        outcome=HandshakeOutcome(
+            response=True, error=GatewayError(code, message, details), close_code=close
+        )
+    )
 
 
 def test_rejection_fields() -> None:
-    exp = Expectation(False, error="NOT_PAIRED", details_code="PAIRING_REQUIRED",
-                      details_code_given=True, message="pairing required",
-                      details=(("reason", "not-paired"),), close=1008)
-    good = rejected("NOT_PAIRED", "PAIRING_REQUIRED", 1008, "pairing required: device is not "
-                    "approved yet", {"reason": "not-paired"})
+    exp = Expectation(
+        False,
+        error="NOT_PAIRED",
+        details_code="PAIRING_REQUIRED",
+        details_code_given=True,
+        message="pairing required",
+        details=(("reason", "not-paired"),),
+        close=1008,
+    )
+    good = rejected(
+        "NOT_PAIRED",
+        "PAIRING_REQUIRED",
+        1008,
+        "pairing required: device is not approved yet",
+        {"reason": "not-paired"},
+    )
     assert judge(case(exp), good).passed
     bad = rejected("INVALID_REQUEST", "X", 1002, "nope", {"reason": "other"})
     assert judge(case(exp), bad).problems == (
