@@ -61,16 +61,23 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    # A key written twice is a mistake; a key that overrides one brought in by `<<:` is not.
+    own_keys: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if key in own_keys:
+            raise CaseFileError(
+                f"{node.start_mark.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}"
+            )
+        own_keys.add(key)
     loader.flatten_mapping(node)
     out = _LineDict()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in out:
-            raise CaseFileError(
-                f"{node.start_mark.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}"
-            )
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out

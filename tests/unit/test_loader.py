@@ -229,3 +229,21 @@ def test_baseline_errors(tmp_path: Path) -> None:
 def test_packaged_matrix_loads_with_unique_ids() -> None:
     cases = load_cases(packaged_case_paths())
     assert len({c.id for c in cases}) == len(cases) > 0
+
+
+def test_merge_key_may_be_overridden(tmp_path: Path) -> None:
+    text = HEADER + textwrap.dedent("""\
+    cases:
+      - &base
+        id: a.one
+        severity: must
+        gateway: {auth: token}
+        client: {id: cli, mode: cli}
+        expect: {accepted: true, scopes: []}
+      - <<: *base
+        id: a.two
+        severity: should
+    """)
+    cases = {c.id: c for c in load_cases([write(tmp_path, text)])}
+    assert cases["a.two"].severity is Severity.SHOULD
+    assert cases["a.one"].severity is Severity.MUST
