@@ -108,6 +108,13 @@ _OPTIONS: list[tuple[str, str, str, Any, str]] = [
         "baseline file of known failures: they run as strict xfail; repeatable",
     ),
     (
+        "--conformance-case",
+        "conformance_cases",
+        "args",
+        [],
+        "run only the case with this exact id; repeatable (-k matches substrings)",
+    ),
+    (
         "--conformance-report",
         "conformance_report",
         "string",
@@ -183,7 +190,8 @@ class ConformanceSession:
                 by_id = {c.id: c for c in cases}
                 self.baselines = [load_baseline(p, by_id) for p in self.baseline_paths]
             except CaseFileError as exc:
-                raise pytest.UsageError(f"conformance: {exc}") from exc
+                # A clean one-line stop: the message already names file, line and problem.
+                pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
             self._cases, self.by_id = cases, by_id
             for marker in sorted({m for case in cases for m in case.markers}):
                 self.config.addinivalue_line(
@@ -213,6 +221,7 @@ class ConformanceSession:
                     except NetnsUnavailable as exc:
                         self.netns_error = str(exc)
                 self.target = make_target(self.request, netns=self.netns, progress=self.progress)
+                self.target.prepare()
             except TargetUnavailable as exc:
                 self.target_error = f"conformance target unavailable: {exc}"
                 pytest.exit(self.target_error, returncode=3)
@@ -248,8 +257,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if CASE_FIXTURE not in metafunc.fixturenames:
         return
     session: ConformanceSession = metafunc.config.stash[STASH_KEY]
+    only = set(_opt(metafunc.config, "conformance_cases") or ())
+    unknown = only - {c.id for c in session.cases}
+    if unknown:
+        pytest.exit(
+            f"conformance: no case has the id {sorted(unknown)[0]!r}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     params = []
     for case in session.cases:
+        if only and case.id not in only:
+            continue
         marks = [getattr(pytest.mark, m) for m in case.markers]
         known = session.known_failure(case.id)
         if known is not None:
@@ -320,9 +338,11 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         _record(item, None, f"skipped: {exc}", target)
         pytest.skip(str(exc))
     except PreconditionError as exc:
+        # Silent local pairing and its device token are themselves contract (section 5, B1), so
+        # a gateway that refuses them departs from it: a failure, which a baseline may expect.
         _record(item, None, f"precondition failed: {exc}", target)
         tail = endpoint.log_tail(LOG_TAIL_LINES)
-        raise RuntimeError(
+        raise CaseMismatch(
             f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{tail}"
         ) from None
     if obs.outcome.protocol and target.protocol is None:

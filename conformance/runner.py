@@ -324,6 +324,9 @@ async def _pair(case: Case, endpoint: Endpoint, ident: DeviceIdentity) -> str | 
     outcome, _ = await _connect_with_retry(endpoint.loopback, plan.frame, {}, Timeouts())
     if outcome.connection is not None:
         await outcome.connection.close()
+    if outcome.transport_error:
+        # Not a verdict on the gateway: the harness could not get an answer.
+        raise RuntimeError(f"pairing the device failed: {outcome.summary()}")
     if not outcome.accepted:
         raise PreconditionError(
             f"pairing the device as {plan.client_id}/{plan.client_mode} failed: {outcome.summary()}"

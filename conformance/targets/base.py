@@ -74,6 +74,9 @@ class Target(abc.ABC):
         it cannot offer anything.
         """
 
+    def prepare(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Called once before the first case: raise TargetUnavailable if nothing can run."""
+
     def check_case(self, case: Case) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise CaseNotApplicable when this target must not run this case at all."""
 

@@ -58,8 +58,18 @@ class UrlTarget(Target):
             auth=mode, control_ui=ControlUi(allowed_origins=allowed_origins)
         )
         self._vantage = Vantage(self.host, self.port)
-        self._checked = False
         self.allow_pairing = allow_pairing
+
+    def prepare(self) -> None:
+        # Unreachable is a session-level fact: raised once, reported once.
+        wait_ready(
+            self._vantage,
+            token=self.token,
+            password=self.password,
+            process=None,
+            timeout=READY_TIMEOUT_S,
+            what=f"gateway at {self.url}",
+        )
 
     def check_case(self, case: Case) -> None:
         # A test device paired with admin scopes on someone's gateway is a security hole: cases
@@ -82,17 +92,6 @@ class UrlTarget(Target):
             )
         if spec.handshake_timeout_ms is not None:
             raise CaseNotApplicable("needs a gateway started with a short handshake timeout")
-        if not self._checked:
-            # Unreachable is a session-level fact: raised once, reported once.
-            wait_ready(
-                self._vantage,
-                token=self.token,
-                password=self.password,
-                process=None,
-                timeout=READY_TIMEOUT_S,
-                what=f"gateway at {self.url}",
-            )
-            self._checked = True
         local = _is_loopback(self.host)
         return Endpoint(
             spec=spec,

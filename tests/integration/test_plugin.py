@@ -13,7 +13,7 @@ SEED_CASE = "token.loopback.no-device.cli"
 
 
 def test_report_schema_and_case_ids(tmp_path: Path) -> None:
-    run = run_matrix(tmp_path, "-k", SEED_CASE)
+    run = run_matrix(tmp_path, "--conformance-case", SEED_CASE)
     assert run.returncode == 0, run.output[-2000:]
     rep = run.report
     assert rep["schema"] == "openclaw-conformance/report/v1"
@@ -51,7 +51,7 @@ def test_stale_baseline_entry_fails_the_run(tmp_path: Path) -> None:
         "schema: openclaw-conformance/baseline/v1\ntarget: reference\nentries:\n"
         f"  - id: {SEED_CASE}\n    reason: pretend it is broken\n"
     )
-    run = run_matrix(tmp_path, "-k", SEED_CASE, "--baseline", str(baseline))
+    run = run_matrix(tmp_path, "--conformance-case", SEED_CASE, "--baseline", str(baseline))
     assert run.returncode == 1
     assert run.outcomes() == {SEED_CASE: "xpassed"}
     assert "XPASS(strict)" in run.output
@@ -105,9 +105,9 @@ def test_gateway_image_not_yet_supported(tmp_path: Path) -> None:
 def test_options_mirrored_as_ini(tmp_path: Path, flag: str) -> None:
     if flag == "gateway":
         (tmp_path / "pytest.ini").write_text("[pytest]\ngateway = reference@2026.3.13\n")
-        run = run_matrix(tmp_path, "-k", SEED_CASE)
+        run = run_matrix(tmp_path, "--conformance-case", SEED_CASE)
     else:
-        run = run_matrix(tmp_path, flag, "reference@2026.3.13", "-k", SEED_CASE)
+        run = run_matrix(tmp_path, flag, "reference@2026.3.13", "--conformance-case", SEED_CASE)
     assert run.report["target"]["name"] == "reference@2026.3.13"
     assert run.outcomes() == {SEED_CASE: "failed"}
     assert "missing scope: operator.read" in run.output

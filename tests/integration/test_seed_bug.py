@@ -49,4 +49,4 @@ def test_2026_3_13_with_its_baseline_is_green(matrix) -> None:
     run = matrix("--gateway", "reference@2026.3.13", "--baseline", str(BASELINE))
     assert run.returncode == 0, run.output[-3000:]
     assert run.ids("xfailed") == baseline_ids()
-    assert run.ids("failed") == set()
+    assert run.ids("failed") | run.ids("xpassed") | run.ids("error") == set()

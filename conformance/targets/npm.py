@@ -1,0 +1,492 @@
+"""The npm-release target: real OpenClaw gateways from a published npm version.
+
+One hermetic gateway per distinct GatewaySpec: its own temp folder (HOME, state dir, config file,
+TMPDIR), random secrets, a free port, its own process group, and a log file. Readiness is decided
+by a real handshake, not by a log line, because the readiness lines differ between releases and
+9.6 accepts TCP connections (answering `UNAVAILABLE "gateway starting"`) seconds before it serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from websockets.asyncio.client import connect as ws_connect
+
+from conformance import node as provisioning
+from conformance.gatewayconfig import GatewaySpec
+from conformance.targets.base import (
+    CaseNotApplicable,
+    Endpoint,
+    SocketFactory,
+    Target,
+    TargetUnavailable,
+    Vantage,
+)
+
+START_TIMEOUT_S = 60.0  # spawn to ready; 9.6 needs ~8-11 s on 2 cores, so this only bounds hangs
+STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
+ATTEMPT_TIMEOUT_S = 5.0  # one readiness handshake
+LOG_TAIL_LINES = 40
+
+# Everything that would make a gateway reach out, start side servers or write outside its folder
+# (GATEWAY_PROTOCOL.md section 8). They do not speed up readiness much; they keep instances
+# isolated and quiet (no bonjour name conflicts, no extra browser-control port).
+QUIET_ENV = {
+    "OPENCLAW_NO_RESPAWN": "1",
+    "OPENCLAW_SKIP_CHANNELS": "1",
+    "OPENCLAW_SKIP_PROVIDERS": "1",
+    "OPENCLAW_SKIP_CANVAS_HOST": "1",
+    "OPENCLAW_DISABLE_BONJOUR": "1",
+    "OPENCLAW_SKIP_BROWSER_CONTROL_SERVER": "1",
+    "OPENCLAW_SKIP_CRON": "1",
+    "OPENCLAW_SKIP_GMAIL_WATCHER": "1",
+    "OPENCLAW_NO_AUTO_UPDATE": "1",
+    "OPENCLAW_SKIP_STARTUP_MODEL_PREWARM": "1",
+}
+
+
+class NetnsLike(Protocol):
+    """What this target uses of `conformance.netns` (written separately)."""
+
+    inner_ip: str  # the gateway's address inside the namespace
+    outer_ip: str  # the address the gateway sees for remote clients
+
+    def wrap(self, argv: list[str]) -> list[str]: ...
+
+    def loopback_connector(self, port: int) -> SocketFactory: ...
+
+
+class GatewayStartError(RuntimeError):
+    """One gateway config failed to start (early exit or not ready in time); message has the log.
+
+    Not a TargetUnavailable: another config of the same release may start fine.
+    """
+
+
+@dataclass
+class _Gateway:
+    spec: GatewaySpec
+    workdir: Path
+    log_path: Path
+    port: int
+    proc: subprocess.Popen[bytes]
+    start_seconds: float | None = None
+    endpoint: Endpoint | None = None
+    final_tail: list[str] = field(default_factory=list)  # kept after the folder is removed
+
+    def log_tail(self, n: int = LOG_TAIL_LINES) -> str:
+        if self.workdir.exists():
+            try:
+                lines = self.log_path.read_text(errors="replace").splitlines()
+            except OSError:
+                lines = self.final_tail
+        else:
+            lines = self.final_tail
+        return "\n".join(lines[-n:]) if n > 0 else ""
+
+
+def _free_port() -> int:
+    # Racy by nature (the port is released before the gateway binds it); a lost race shows up as
+    # an early exit with EADDRINUSE, which `endpoint` retries once on a fresh port.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _enable_jiti_cache(package: Path) -> None:
+    """Give the release a shared on-disk cache for jiti, its TypeScript loader.
+
+    jiti caches transpiled plugins in `<dir>/node_modules/.cache/jiti` when
+    `<dir>/node_modules` exists, `<dir>` being that of the file that created the loader
+    (`<package>/dist`), else under TMPDIR, which is private to each gateway here (and
+    JITI_FS_CACHE can only switch the cache on or off, not move it). A flat npm install of 3.13 has
+    no such folder, so every start re-transpiled its extensions: ~18 s of CPU instead of ~2 s.
+    Cache entries end with a hash of their source and jiti ignores an entry without it, so
+    gateways writing the cache concurrently cannot load a torn file.
+    """
+    with contextlib.suppress(OSError):  # a read-only cache only costs start time
+        (package / "dist" / "node_modules").mkdir(exist_ok=True)
+
+
+def _safe_label(spec: GatewaySpec) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
+
+
+class _NotReady(Exception):
+    def __init__(self, why: str, retry_after_s: float = 0.25) -> None:
+        super().__init__(why)
+        self.retry_after_s = retry_after_s
+
+
+async def _probe(
+    url: str,
+    *,
+    token: str | None,
+    password: str | None,
+    sock: socket.socket | None,
+    timeout: float,
+) -> dict[str, Any]:
+    """One device-less `cli/cli` connect; return the `res` frame unless the gateway is not ready.
+
+    Any `res` other than UNAVAILABLE proves the connect handler runs (even a rejection, e.g. under
+    auth mode none, where a device-less CLI is refused with `device identity required`).
+    """
+    auth: dict[str, str] = {}
+    if token is not None:
+        auth["token"] = token
+    if password is not None:
+        auth["password"] = password
+    async with asyncio.timeout(timeout):
+        async with ws_connect(
+            url, sock=sock, proxy=None, open_timeout=timeout, max_size=2**24, compression=None
+        ) as ws:
+            first = json.loads(await ws.recv())
+            if first.get("type") != "event" or first.get("event") != "connect.challenge":
+                raise _NotReady(f"first frame is not connect.challenge: {str(first)[:200]}")
+            req_id = str(uuid.uuid4())
+            params: dict[str, Any] = {
+                "minProtocol": 3,
+                "maxProtocol": 4,
+                "client": {
+                    "id": "cli",
+                    "mode": "cli",
+                    "version": "conformance",
+                    "platform": "linux",
+                },
+                "role": "operator",
+                "scopes": [],
+            }
+            if auth:
+                params["auth"] = auth
+            await ws.send(
+                json.dumps({"type": "req", "id": req_id, "method": "connect", "params": params})
+            )
+            while True:  # skip any event the gateway sends before answering
+                frame = json.loads(await ws.recv())
+                if frame.get("type") == "res" and frame.get("id") == req_id:
+                    break
+    error = frame.get("error") or {}
+    if not frame.get("ok") and error.get("code") == "UNAVAILABLE":
+        retry_ms = error.get("retryAfterMs")
+        retry_s = min(max(float(retry_ms) / 1000.0, 0.05), 2.0) if retry_ms else 0.5
+        raise _NotReady(f"UNAVAILABLE {error.get('message')!r}", retry_s)
+    return frame
+
+
+class NpmTarget(Target):
+    """Gateways started from `openclaw@<version>`, installed once into the cache."""
+
+    kind = "npm"
+
+    def __init__(
+        self,
+        version: str,
+        cache_dir: str | os.PathLike[str] | None = None,
+        progress: provisioning.ProgressFn = print,
+        netns: NetnsLike | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+    ) -> None:
+        self.spec_text = provisioning.normalize_spec(version)
+        self.name = f"{provisioning.PACKAGE}@{self.spec_text}"
+        self.version = self.spec_text if provisioning._EXACT_VERSION.match(self.spec_text) else None
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self.netns = netns
+        self.start_timeout = start_timeout
+        self.start_times: dict[GatewaySpec, float] = {}  # seconds from spawn to ready, per config
+        self._node: Path | None = None
+        self._package: Path | None = None
+        self._provision_error: TargetUnavailable | None = None
+        self._gateways: dict[GatewaySpec, _Gateway] = {}
+        self._failed: dict[GatewaySpec, GatewayStartError] = {}
+        self._all: list[_Gateway] = []  # every process started, including failed ones
+        self._lock = threading.RLock()
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- provisioning ------------------------------------------------------------------------
+
+    def _provision(self) -> tuple[Path, Path]:
+        """Node and the release, once; a failure is remembered so it is reported only once."""
+        if self._provision_error is not None:
+            raise self._provision_error
+        if self._node is None or self._package is None:
+            try:
+                self.version = provisioning.resolve_version(
+                    self.spec_text, self.cache_dir, self.progress
+                )
+                self._node = provisioning.ensure_node(self.cache_dir, self.progress)
+                self._package = provisioning.ensure_release(
+                    self.version, self.cache_dir, self.progress
+                )
+                _enable_jiti_cache(self._package)
+            except (provisioning.ProvisioningError, OSError) as exc:
+                self._provision_error = TargetUnavailable(f"cannot provision {self.name}: {exc}")
+                raise self._provision_error from exc
+        return self._node, self._package
+
+    # -- Target ------------------------------------------------------------------------------
+
+    def endpoint(self, spec: GatewaySpec) -> Endpoint:
+        with self._lock:
+            if self._closed:
+                raise TargetUnavailable(f"{self.name}: target already closed")
+            running = self._gateways.get(spec)
+            if running is not None and running.endpoint is not None:
+                return running.endpoint
+            if spec in self._failed:  # do not spend another minute per case on a broken config
+                raise self._failed[spec]
+            node, package = self._provision()
+            try:
+                gw = self._start(spec, node, package)
+            except GatewayStartError as exc:
+                # A lost free-port race is not the config's fault: try once more.
+                if "EADDRINUSE" in str(exc) or "address already in use" in str(exc):
+                    gw = self._start(spec, node, package)
+                else:
+                    self._failed[spec] = exc
+                    raise
+            self._gateways[spec] = gw
+            assert gw.endpoint is not None
+            return gw.endpoint
+
+    def close(self) -> None:
+        """Stop every process group started, then remove the folders. Idempotent, Ctrl-C safe."""
+        with self._lock:
+            self._closed = True
+            gateways, self._all = self._all, []
+            self._gateways.clear()
+        _stop_all(gateways)
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.close)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _render_config(
+        self, spec: GatewaySpec, *, token: str | None, password: str | None, bind: str
+    ) -> dict[str, Any]:
+        """The openclaw.json for this spec (a seam: tests override it to produce a bad config)."""
+        try:
+            return spec.to_openclaw_config(
+                token=token,
+                password=password,
+                loopback_ip="127.0.0.1",
+                remote_peer_ip=self.netns.outer_ip if self.netns is not None else None,
+                bind=bind,
+            )
+        except ValueError as exc:
+            raise CaseNotApplicable(str(exc)) from exc
+
+    def _environment(
+        self, node: Path, workdir: Path, port: int, spec: GatewaySpec
+    ) -> dict[str, str]:
+        # Built from scratch, not inherited: a user's OPENCLAW_GATEWAY_TOKEN or ~/.openclaw must
+        # never leak into a case. TMPDIR too, because the gateway also logs to a dated file under
+        # the system temp folder that would otherwise be shared by every instance.
+        env = {
+            "PATH": os.pathsep.join([str(node.parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(workdir / "home"),
+            "TMPDIR": str(workdir / "tmp"),
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "OPENCLAW_STATE_DIR": str(workdir / "state"),
+            "OPENCLAW_CONFIG_PATH": str(workdir / "openclaw.json"),
+            "OPENCLAW_GATEWAY_PORT": str(port),
+            # Node's compile cache defaults to TMPDIR, which is private and empty per gateway;
+            # share one per release (see also _enable_jiti_cache).
+            "NODE_COMPILE_CACHE": str(self._shared_cache("node-compile-cache")),
+            "NO_COLOR": "1",
+            **QUIET_ENV,
+        }
+        env.update(spec.environment())
+        return env
+
+    def _shared_cache(self, kind: str) -> Path:
+        # Per release: entries are keyed by content anyway, but this keeps each bounded and
+        # removable with its release. Node's compile cache adds a node-version subfolder itself.
+        path = provisioning.cache_dir(self.cache_dir) / "runtime-cache" / str(self.version) / kind
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _start(self, spec: GatewaySpec, node: Path, package: Path) -> _Gateway:
+        bind = "lan" if self.netns is not None else "loopback"
+        token = secrets.token_urlsafe(24) if spec.auth == "token" else None
+        password = secrets.token_urlsafe(24) if spec.auth == "password" else None
+        config = self._render_config(spec, token=token, password=password, bind=bind)
+
+        workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{_safe_label(spec)}-"))
+        for sub in ("home", "state", "tmp"):
+            (workdir / sub).mkdir()
+        (workdir / "openclaw.json").write_text(json.dumps(config, indent=2))
+        port = _free_port()
+        argv = [
+            str(node), str(provisioning.entry_point(package)),
+            "gateway", "run", "--port", str(port), "--bind", bind, "--allow-unconfigured",
+        ]  # fmt: skip
+        if self.netns is not None:
+            argv = self.netns.wrap(argv)
+        log_path = workdir / "gateway.log"
+        started = time.monotonic()
+        try:
+            with open(log_path, "wb") as log:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=workdir,
+                    env=self._environment(node, workdir, port, spec),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own process group: one killpg stops it all
+                )
+        except OSError as exc:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise TargetUnavailable(f"{self.name}: cannot run {argv[0]}: {exc}") from exc
+        gw = _Gateway(spec=spec, workdir=workdir, log_path=log_path, port=port, proc=proc)
+        # Registered before waiting, so Ctrl-C during the wait still stops it (close/atexit).
+        with self._lock:
+            self._all.append(gw)
+
+        if self.netns is not None:
+            loopback = Vantage("127.0.0.1", port, connect=self.netns.loopback_connector(port))
+            remote: Vantage | None = Vantage(self.netns.inner_ip, port)
+            remote_peer_ip: str | None = self.netns.outer_ip
+        else:
+            loopback, remote, remote_peer_ip = Vantage("127.0.0.1", port), None, None
+
+        try:
+            hello = self._wait_ready(gw, loopback, token=token, password=password)
+        except BaseException:
+            self._stop_one(gw)
+            raise
+        gw.start_seconds = time.monotonic() - started
+        self.start_times[spec] = gw.start_seconds
+        payload = hello.get("payload") or {}
+        if hello.get("ok") and self.protocol is None and isinstance(payload.get("protocol"), int):
+            self.protocol = payload["protocol"]
+        self.progress(
+            f"{self.name}: gateway [{spec.label}] ready on port {port} in {gw.start_seconds:.1f} s"
+        )
+        gw.endpoint = Endpoint(
+            spec=spec,
+            loopback=loopback,
+            remote=remote,
+            token=token,
+            password=password,
+            remote_peer_ip=remote_peer_ip,
+            log_tail=gw.log_tail,
+            version=self.version,
+        )
+        return gw
+
+    def _stop_one(self, gw: _Gateway) -> None:
+        _stop_all([gw])
+        with self._lock, contextlib.suppress(ValueError):
+            self._all.remove(gw)
+
+    def _wait_ready(
+        self, gw: _Gateway, vantage: Vantage, *, token: str | None, password: str | None
+    ) -> dict[str, Any]:
+        """Handshake until a non-UNAVAILABLE `res` arrives; bounded by `start_timeout`."""
+        deadline = time.monotonic() + self.start_timeout
+        last = "no attempt yet"
+        while True:
+            code = gw.proc.poll()
+            if code is not None:
+                raise GatewayStartError(
+                    f"{self.name}: gateway [{gw.spec.label}] exited with code {code} before it "
+                    f"was ready ({last}). Log tail:\n{gw.log_tail()}"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GatewayStartError(
+                    f"{self.name}: gateway [{gw.spec.label}] not ready after "
+                    f"{self.start_timeout:.0f} s (last attempt: {last}). Log tail:\n"
+                    f"{gw.log_tail()}"
+                )
+            attempt = min(ATTEMPT_TIMEOUT_S, remaining)
+            pause = 0.25
+            try:
+                sock = vantage.connect(attempt) if vantage.connect is not None else None
+                return _run(
+                    _probe(vantage.url, token=token, password=password, sock=sock, timeout=attempt)
+                )
+            except _NotReady as exc:
+                last, pause = str(exc), exc.retry_after_s
+            except (OSError, TimeoutError, EOFError, ValueError) as exc:
+                # Refused while starting, reset, closed before the challenge, bad JSON ...
+                last = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # websockets' own errors (InvalidStatus, ConnectionClosed)
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+
+
+def _signal_group(gw: _Gateway, sig: signal.Signals) -> None:
+    # start_new_session=True made the gateway a group leader: its pid is the group id.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(gw.proc.pid, sig)
+
+
+def _stop_all(gateways: list[_Gateway]) -> None:
+    """SIGTERM every group, SIGKILL after STOP_GRACE_S, then remove the folders (log tail kept)."""
+    if not gateways:
+        return
+    # Signal everyone first, then wait on one shared deadline: N gateways stop in ~5 s, not 5N.
+    for gw in gateways:
+        _signal_group(gw, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    try:
+        for gw in gateways:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                gw.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    finally:  # even on a second Ctrl-C while waiting: stop harder, still clean up
+        for gw in gateways:
+            # The group may outlive its leader (children of node), so always sweep it.
+            _signal_group(gw, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                gw.proc.wait(timeout=STOP_GRACE_S)
+            with contextlib.suppress(OSError):
+                gw.final_tail = gw.log_path.read_text(errors="replace").splitlines()[-200:]
+            shutil.rmtree(gw.workdir, ignore_errors=True)
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine to completion even when the caller is inside a running event loop.
+
+    endpoint() is synchronous but may be called from async tests or fixtures; asyncio.run would
+    refuse there, so the coroutine gets a private loop on a helper thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=runner, name="npm-target-probe", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
