@@ -1,0 +1,83 @@
+"""`python -m reference_gateway --config FILE --port N [--host H] [--profile P]`.
+
+Prints `[gateway] listening on ws://<host>:<port>` then `[gateway] ready` on stdout, one log line
+per connect decision and per RPC error after that, and stops cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+
+from reference_gateway.config import ConfigError, load_config
+from reference_gateway.profiles import PROFILES, get_profile
+from reference_gateway.server import serve_reference
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m reference_gateway",
+                                description="OpenClaw reference gateway (conformance)")
+    p.add_argument("--config", required=True, help="openclaw.json-shaped config file")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--profile", default="current", choices=sorted(PROFILES))
+    return p
+
+
+async def _run(args: argparse.Namespace, data: dict[str, object]) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    async with serve_reference(
+        data, host=args.host, port=args.port, profile=args.profile, log=out
+    ) as running:
+        # The listening line is logged by serve_reference; then readiness.
+        out("[gateway] ready")
+        running.gateway.log(
+            f"profile={args.profile} version={running.gateway.profile.version} "
+            f"auth={running.gateway.config.auth_mode} "
+            f"handshakeTimeoutMs={running.gateway.handshake_timeout_ms}"
+        )
+        await stop.wait()
+        running.gateway.log("shutting down")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        with open(args.config, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        print(f"[gateway] cannot read config {args.config}: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if not isinstance(data, dict):
+        print(f"[gateway] config {args.config} is not a JSON object", file=sys.stderr, flush=True)
+        return 2
+    try:
+        get_profile(args.profile)
+        load_config(data, os.environ)
+    except (ConfigError, ValueError) as exc:
+        print(f"[gateway] {exc}", file=sys.stderr, flush=True)
+        return 1
+    try:
+        return asyncio.run(_run(args, data))
+    except OSError as exc:
+        print(f"[gateway] cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr,
+              flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

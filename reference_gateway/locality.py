@@ -1,0 +1,245 @@
+"""Where a connection comes from (§4): client IP through trusted proxies, local vs remote,
+browser origin, 9.6 pairing locality, and the 9.6 HTTP-level refusals of proxy-shaped traffic.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from reference_gateway.config import GatewayConfig
+
+PROXY_HEADERS = ("x-forwarded-for", "x-real-ip", "x-forwarded-host")
+
+
+class PairingLocality(StrEnum):
+    DIRECT_LOCAL = "direct_local"
+    CLI_CONTAINER_LOCAL = "cli_container_local"
+    BROWSER_CONTAINER_LOCAL = "browser_container_local"
+    SHARED_SECRET_LOOPBACK_LOCAL = "shared_secret_loopback_local"
+    REMOTE = "remote"
+
+
+@dataclass(frozen=True)
+class ConnectContext:
+    """What the transport knows about one socket: its peer and its HTTP upgrade headers."""
+
+    peer: str | None
+    headers: Mapping[str, str] = field(default_factory=dict)  # keys lowercased
+    nonce: str = ""
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name.lower())
+        if value is None:
+            return None
+        return value
+
+    @property
+    def host(self) -> str | None:
+        return self.header("host")
+
+    @property
+    def origin(self) -> str | None:
+        value = self.header("origin")
+        return value if value is not None and value.strip() else None
+
+
+def normalize_ip(value: str | None) -> str | None:
+    """Strip brackets, a zone and the IPv4-mapped prefix; None when not an IP address."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    text = text.split("%", 1)[0]
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)
+
+
+def is_loopback_ip(value: str | None) -> bool:
+    ip = normalize_ip(value)
+    return ip is not None and ipaddress.ip_address(ip).is_loopback
+
+
+def is_private_or_loopback_ip(value: str | None) -> bool:
+    ip = normalize_ip(value)
+    if ip is None:
+        return False
+    addr = ipaddress.ip_address(ip)
+    # `is_private` would also admit documentation ranges; OpenClaw means RFC 1918, ULA,
+    # link-local, CGNAT (tailnets) and loopback.
+    nets = (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+        "fc00::/7", "fe80::/10",
+    )
+    return addr.is_loopback or any(addr in ipaddress.ip_network(n) for n in nets)
+
+
+def is_trusted_proxy(peer: str | None, config: GatewayConfig) -> bool:
+    ip = normalize_ip(peer)
+    if ip is None:
+        return False
+    addr = ipaddress.ip_address(ip)
+    for entry in config.trusted_proxies:
+        try:
+            if addr in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def has_proxy_headers(ctx: ConnectContext) -> bool:
+    return any((ctx.header(h) or "").strip() for h in PROXY_HEADERS)
+
+
+def resolve_client_ip(ctx: ConnectContext, config: GatewayConfig) -> str | None:
+    """§4.1 step 1: the peer, or the first untrusted X-Forwarded-For hop from the right."""
+    peer = normalize_ip(ctx.peer)
+    if not is_trusted_proxy(peer, config):
+        return peer
+    xff = ctx.header("x-forwarded-for") or ""
+    for hop in reversed([h.strip() for h in xff.split(",") if h.strip()]):
+        ip = normalize_ip(hop)
+        if ip is None:
+            continue
+        if not is_trusted_proxy(ip, config):
+            return ip
+    if config.allow_real_ip_fallback:
+        return normalize_ip(ctx.header("x-real-ip"))
+    return None
+
+
+def host_name(host: str | None) -> str:
+    """The host part of a Host header, without port or brackets, lowercased."""
+    if not host:
+        return ""
+    text = host.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[1:end] if end > 0 else text
+    if text.count(":") == 1:
+        return text.split(":", 1)[0]
+    return text  # a bare IPv6 address (several colons) has no port to strip
+
+
+def is_loopback_host(name: str) -> bool:
+    return name == "localhost" or is_loopback_ip(name)
+
+
+def is_localish_host(host: str | None) -> bool:
+    """§4.1 step 2: localhost, 127.x, ::1, mapped loopback, or a tailnet *.ts.net name."""
+    name = host_name(host)
+    return is_loopback_host(name) or name.endswith(".ts.net")
+
+
+def is_private_or_loopback_host(name: str) -> bool:
+    return is_loopback_host(name) or is_private_or_loopback_ip(name)
+
+
+def is_local_client(ctx: ConnectContext, config: GatewayConfig) -> bool:
+    """§4.1 "direct local": loopback client IP, localish Host, proxy headers only via a trusted
+    peer."""
+    if not is_loopback_ip(resolve_client_ip(ctx, config)):
+        return False
+    if not is_localish_host(ctx.host):
+        return False
+    return not has_proxy_headers(ctx) or is_trusted_proxy(ctx.peer, config)
+
+
+def origin_host(origin: str | None) -> str | None:
+    """The hostname of an Origin, or None when it is missing or not a URL (e.g. "null")."""
+    if not origin or not origin.strip():
+        return None
+    try:
+        parts = urlsplit(origin.strip())
+        name = parts.hostname
+    except ValueError:
+        return None
+    if not parts.scheme or not name:
+        return None
+    return name.lower()
+
+
+def normalize_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def check_origin(origin: str | None, *, local: bool, config: GatewayConfig) -> str | None:
+    """§4.1 browser-origin check. Returns None when allowed, else the details.reason (K19)."""
+    name = origin_host(origin)
+    if origin is None or name is None:
+        return "origin missing or invalid"
+    allowed = {normalize_origin(o) for o in config.allowed_origins}
+    if "*" in allowed or normalize_origin(origin) in allowed:
+        return None
+    if local and is_loopback_host(name):
+        return None
+    return "origin not allowed"
+
+
+def resolve_pairing_locality(
+    ctx: ConnectContext,
+    config: GatewayConfig,
+    *,
+    client_id: str,
+    client_mode: str,
+    shared_auth_ok: bool,
+    auth_method: str,
+) -> PairingLocality:
+    """§4.2 pairingLocality of 9.6 (handshake-auth-helpers `resolvePairingLocality`)."""
+    if is_local_client(ctx, config):
+        return PairingLocality.DIRECT_LOCAL
+    shared_secret = shared_auth_ok and auth_method in ("token", "password")
+    proxied = has_proxy_headers(ctx)
+    browser = ctx.origin is not None
+    host = host_name(ctx.host)
+    if (
+        client_id == "openclaw-control-ui"
+        and client_mode == "webchat"
+        and shared_secret
+        and not proxied
+        and browser
+        and is_private_or_loopback_ip(ctx.peer)
+        and is_loopback_host(host)
+        and is_loopback_host(origin_host(ctx.origin) or "")
+    ):
+        return PairingLocality.BROWSER_CONTAINER_LOCAL
+    loopback_shared = (
+        shared_secret
+        and not proxied
+        and not browser
+        and is_loopback_ip(ctx.peer)
+        and is_private_or_loopback_host(host)
+    )
+    if loopback_shared and client_id == "cli" and client_mode == "cli":
+        return PairingLocality.CLI_CONTAINER_LOCAL
+    if loopback_shared:
+        return PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL
+    return PairingLocality.REMOTE
+
+
+def upgrade_refusal(
+    peer: str | None, headers: Mapping[str, str], config: GatewayConfig
+) -> str | None:
+    """§4.2 (9.6): reasons to answer the HTTP upgrade with 403 before any WS traffic.
+
+    Returns a short reason for the log, or None to let the upgrade proceed.
+    """
+    ctx = ConnectContext(peer=peer, headers=headers)
+    trusted = is_trusted_proxy(peer, config)
+    if has_proxy_headers(ctx) and not trusted:
+        return "proxy headers from untrusted peer (unattributable proxy-shaped traffic)"
+    if config.auth_mode == "trusted-proxy" and config.trusted_proxy is not None and trusted:
+        user = (ctx.header(config.trusted_proxy.user_header) or "").strip()
+        if user and not (ctx.header("x-forwarded-for") or "").strip():
+            return "trusted-proxy user header without X-Forwarded-For"
+    return None

@@ -1,0 +1,153 @@
+"""Behaviour profiles: the current contract (2026.9.6) and the known-bad 2026.3.13.
+
+A profile is data only. The policy core branches on named flags, never on version strings, so a
+reader can see what each release does differently in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reference_gateway.frames import ErrorCode
+
+CLIENT_IDS_3_13: tuple[str, ...] = (
+    "webchat-ui", "openclaw-control-ui", "webchat", "cli", "gateway-client", "openclaw-macos",
+    "openclaw-ios", "openclaw-android", "node-host", "test", "fingerprint", "openclaw-probe",
+)
+CLIENT_MODES_3_13: tuple[str, ...] = ("webchat", "cli", "ui", "backend", "node", "probe", "test")
+# §1.4: 9.6 adds these ids and the `worker` mode.
+CLIENT_IDS_9_6 = (
+    *CLIENT_IDS_3_13, "openclaw-browser-copilot", "openclaw-tui", "openclaw-linux",
+    "openclaw-watchos", "openclaw-worker",
+)
+CLIENT_MODES_9_6 = (*CLIENT_MODES_3_13, "worker")
+# §1.4: additional optional connect params of 9.6; their inner shape is not checked.
+EXTRA_PARAMS_9_6 = ("computerUse", "workerRuns", "modelCatalog")
+EXTRA_CLIENT_FIELDS_9_6 = ("buildId", "timeZone")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: str
+    protocol: int
+    handshake_timeout_ms: int
+    client_ids: tuple[str, ...]
+    client_modes: tuple[str, ...]
+    extra_params: tuple[str, ...]
+    extra_client_fields: tuple[str, ...]
+    missing_scope_code: str
+    # §1.5 / K18: 9.6 also accepts legacy node ranges and probe ranges down to 3.
+    legacy_node_protocol: int | None
+    minimum_probe_protocol: int | None
+    # ajv wording of an unknown enum value (K17).
+    enum_error_style: str  # "anyOf-const" (3.13) | "enum" (9.6)
+    # hello-ok `auth`: always present (9.6) or only with an issued device token (3.13).
+    hello_auth_always: bool
+    # K1-K4: 3.13 mints no device token for an empty scope list; 9.6 does.
+    mint_token_for_empty_scopes: bool
+    # §5.4: 9.6 keeps local device-less cli/cli and backend shared-auth scopes.
+    preserve_local_cli_and_backend: bool
+    # A1d: 9.6 accepts a local device-less backend under auth mode none.
+    allow_local_backend_auth_none: bool
+    # A5/A6/B6: 3.13 honours allowInsecureAuth and dangerouslyDisableDeviceAuth.
+    honour_control_ui_bypass_flags: bool
+    # A8: 3.13 keeps self-declared scopes of a device-less trusted-proxy Control UI (K7).
+    trusted_proxy_control_ui_keeps_scopes: bool
+    # §4.2: 9.6 refuses trusted-proxy auth whose proxy peer is loopback.
+    refuse_loopback_trusted_proxy: bool
+    # §4.2: 9.6 answers proxy-shaped headers from untrusted peers with HTTP 403.
+    http_403_for_untrusted_proxy_headers: bool
+    # §4.2: 9.6 pairing locality (container-local equivalents) vs 3.13's isLocalClient only.
+    pairing_locality_v96: bool
+    # K12: 9.6 reports a device-token scope failure as scope_mismatch.
+    device_token_scope_mismatch_reason: str
+    # K13/K14 wording.
+    local_cli_auth_hints: bool
+    pairing_messages_with_reason: bool
+    # GHSA-9hjh-fr4f-gxc4: from 3.25 the backend skip does not cover scope upgrades.
+    backend_skip_covers_upgrades: bool
+    # Scope implication (admin covers all, write covers read) when checking a paired baseline.
+    implied_scopes_in_baseline: bool
+    # 9.6: trusted-proxy connects are capped by the X-OpenClaw-Scopes request header.
+    cap_trusted_proxy_scopes_by_header: bool
+    # 9.6 chat.abort from a write-only caller: "session mutation target is unavailable".
+    chat_abort_needs_admin_target: bool
+    # 9.6: device.pair.approve cannot grant scopes above the caller's own.
+    approve_capped_by_caller: bool
+
+
+CURRENT = Profile(
+    name="current",
+    version="2026.9.6",
+    protocol=4,
+    handshake_timeout_ms=15000,
+    client_ids=CLIENT_IDS_9_6,
+    client_modes=CLIENT_MODES_9_6,
+    extra_params=EXTRA_PARAMS_9_6,
+    extra_client_fields=EXTRA_CLIENT_FIELDS_9_6,
+    missing_scope_code=ErrorCode.FORBIDDEN,
+    legacy_node_protocol=3,
+    minimum_probe_protocol=3,
+    enum_error_style="enum",
+    hello_auth_always=True,
+    mint_token_for_empty_scopes=True,
+    preserve_local_cli_and_backend=True,
+    allow_local_backend_auth_none=True,
+    honour_control_ui_bypass_flags=False,
+    trusted_proxy_control_ui_keeps_scopes=False,
+    refuse_loopback_trusted_proxy=True,
+    http_403_for_untrusted_proxy_headers=True,
+    pairing_locality_v96=True,
+    device_token_scope_mismatch_reason="scope_mismatch",
+    local_cli_auth_hints=True,
+    pairing_messages_with_reason=True,
+    backend_skip_covers_upgrades=False,
+    implied_scopes_in_baseline=True,
+    cap_trusted_proxy_scopes_by_header=True,
+    chat_abort_needs_admin_target=True,
+    approve_capped_by_caller=True,
+)
+
+V2026_3_13 = Profile(
+    name="2026.3.13",
+    version="2026.3.13",
+    protocol=3,
+    handshake_timeout_ms=3000,
+    client_ids=CLIENT_IDS_3_13,
+    client_modes=CLIENT_MODES_3_13,
+    extra_params=(),
+    extra_client_fields=(),
+    missing_scope_code=ErrorCode.INVALID_REQUEST,
+    legacy_node_protocol=None,
+    minimum_probe_protocol=None,
+    enum_error_style="anyOf-const",
+    hello_auth_always=False,
+    mint_token_for_empty_scopes=False,
+    preserve_local_cli_and_backend=False,
+    allow_local_backend_auth_none=False,
+    honour_control_ui_bypass_flags=True,
+    trusted_proxy_control_ui_keeps_scopes=True,
+    refuse_loopback_trusted_proxy=False,
+    http_403_for_untrusted_proxy_headers=False,
+    pairing_locality_v96=False,
+    device_token_scope_mismatch_reason="device_token_mismatch",
+    local_cli_auth_hints=False,
+    pairing_messages_with_reason=False,
+    backend_skip_covers_upgrades=True,
+    implied_scopes_in_baseline=False,
+    cap_trusted_proxy_scopes_by_header=False,
+    chat_abort_needs_admin_target=False,
+    approve_capped_by_caller=False,
+)
+
+PROFILES: dict[str, Profile] = {"current": CURRENT, "2026.9.6": CURRENT, "2026.3.13": V2026_3_13}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r} (choose from {', '.join(sorted(PROFILES))})"
+        ) from None
