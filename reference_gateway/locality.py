@@ -227,19 +227,59 @@ def resolve_pairing_locality(
     return PairingLocality.REMOTE
 
 
+def forwarded_client_ip(ctx: ConnectContext, config: GatewayConfig) -> str | None:
+    """The client address that the proxy headers of a trusted peer name.
+
+    The §4.1 resolved client IP; when that is undefined because every X-Forwarded-For hop is
+    itself a trusted proxy (e.g. `X-Forwarded-For: 127.0.0.1` with `trustedProxies:
+    ["127.0.0.1"]`), the left-most (originating) X-Forwarded-For hop.
+    """
+    resolved = resolve_client_ip(ctx, config)
+    if resolved is not None:
+        return resolved
+    xff = ctx.header("x-forwarded-for") or ""
+    for hop in (h.strip() for h in xff.split(",")):
+        ip = normalize_ip(hop)
+        if ip is not None:
+            return ip
+    return None
+
+
 def upgrade_refusal(
-    peer: str | None, headers: Mapping[str, str], config: GatewayConfig
+    peer: str | None,
+    headers: Mapping[str, str],
+    config: GatewayConfig,
+    *,
+    untrusted_proxy_headers: bool = True,
+    proxied_loopback: bool = True,
 ) -> str | None:
     """§4.2 (9.6): reasons to answer the HTTP upgrade with 403 before any WS traffic.
 
-    Returns a short reason for the log, or None to let the upgrade proceed.
+    Returns a short reason for the log, or None to let the upgrade proceed. The keywords select
+    the rules (both on for 9.6):
+    * `untrusted_proxy_headers`: proxy headers from an untrusted peer; the trusted-proxy user
+      header without X-Forwarded-For from a trusted peer on a trusted-proxy gateway.
+    * `proxied_loopback`: proxy headers from a trusted peer that name a loopback client
+      (observed on real 2026.9.6, 2026-11-25: trustedProxies ["127.0.0.1"], token auth, peer
+      127.0.0.1 with `X-Forwarded-For: 127.0.0.1` -> 403, while `X-Forwarded-For: 203.0.113.7`
+      reaches the WebSocket layer as a non-local client).
     """
     ctx = ConnectContext(peer=peer, headers=headers)
     trusted = is_trusted_proxy(peer, config)
-    if has_proxy_headers(ctx) and not trusted:
+    proxied = has_proxy_headers(ctx)
+    if untrusted_proxy_headers and proxied and not trusted:
         return "proxy headers from untrusted peer (unattributable proxy-shaped traffic)"
-    if config.auth_mode == "trusted-proxy" and config.trusted_proxy is not None and trusted:
+    if (
+        untrusted_proxy_headers
+        and config.auth_mode == "trusted-proxy"
+        and config.trusted_proxy is not None
+        and trusted
+    ):
         user = (ctx.header(config.trusted_proxy.user_header) or "").strip()
         if user and not (ctx.header("x-forwarded-for") or "").strip():
             return "trusted-proxy user header without X-Forwarded-For"
+    if proxied_loopback and proxied and trusted and is_loopback_ip(
+        forwarded_client_ip(ctx, config)
+    ):
+        return "trusted proxy forwarding for a loopback client (unattributable proxy traffic)"
     return None

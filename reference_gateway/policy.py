@@ -7,39 +7,46 @@ transport saw of the socket (`ConnectContext`), the raw connect params and the t
 Check order (GATEWAY_PROTOCOL.md §1.6): schema, protocol, role, browser origin, shared-secret auth,
 missing-device policy, device proof, device-token fallback, unauthorized, pairing, device token.
 
-Scope-upgrade of a paired device (the open question of the brief)
-------------------------------------------------------------------
-Answer implemented for the `current` (2026.9.6) profile: a paired device that asks for more scopes
-than approved is NEVER silently approved, whatever the locality and auth method (token, password
-or none, loopback included). It gets `NOT_PAIRED "pairing required: device is asking for more
-scopes than currently approved"` with details `{code: PAIRING_REQUIRED, reason: "scope-upgrade",
-requestId, ...}`, close 1008, and a pending request is created for an operator to approve.
+Scope-upgrade of a paired device (settled by observation)
+---------------------------------------------------------
+Answer implemented for the `current` (2026.9.6) profile, as observed on the real openclaw@2026.9.6
+(npm, started hermetically, gateway in a network namespace; 2026-11-25), which wins over source
+reading (GATEWAY_PROTOCOL.md precedence rule):
 
-Evidence (openclaw/openclaw):
-* `src/gateway/server/ws-connection/connect-device-pairing.ts`, `authorizeGatewayConnectDevice`
-  -> inner `requirePairing(reason, ...)` calls `requestDevicePairing({..., silent: reason ===
-  "scope-upgrade" ? false : allowSilentLocalPairing || ...})`. So even though
-  `shouldAllowSilentLocalPairing` (handshake-auth-helpers.ts) returns true for
-  "scope-upgrade" on a non-remote locality, the request is created non-silent and the connect
-  fails with pairing-required.
-* The compiled gateway bundle of the 9.x line has the same expression inline in the message
-  handler (`silent: reason === "scope-upgrade" ? false : allowSilentLocalPairing ||
-  allowSilentBootstrapPairing || allowSilentTrustedCidrsNodePairing`), i.e. it is not a post-9.6
-  change; it is the CVE-2026-35625 / GHSA-9hjh-fr4f-gxc4 fix (2026.3.25: "silent local
-  shared-auth reconnect auto-approves scope upgrade read->admin").
-* `connect-existing-device.ts`, `authorizeExistingGatewayDevice`: order metadata-upgrade ->
-  role-upgrade -> scope-upgrade; scopes are checked only when the request is non-empty, with
-  `roleScopesAllow` (admin covers all operator scopes, write covers read).
-* `packages/gateway-protocol/src/connect-error-details.ts`: the 9.6 messages
-  `pairing required: <requirement>` for all four reasons and the close reason
-  `<message> (requestId: <id>)`.
-So §5.3's "scope-upgrade is silent only when the auth method is none, token or password" describes
-`shouldAllowSilentLocalPairing` in isolation; the caller overrides it. UPSTREAM S13/S14 hold.
+* A local scope-upgrade is silent when the auth method is none, token or password (§5.3
+  "scope-upgrade is silent only when the auth method is none, token or password"), under the
+  other 9.6 silent-pairing rules (locality not `remote`; no Origin unless Control UI/webchat; an
+  existing device must ask for the operator role). Observed with token auth on loopback
+  (`direct_local`, no Origin): a device silently paired as `cli/cli` with `[operator.read]` that
+  reconnects as `cli/cli` asking all five operator scopes is accepted, hello `auth.scopes` = the
+  five requested, and a rotated device token with the requested scopes is issued; the gateway
+  logged `security audit: device access upgrade requested reason=scope-upgrade ...` then
+  `device pairing auto-approved`. Same with password auth, and for `openclaw-control-ui/webchat`
+  with an allowed Origin. Auth none follows §5.3 (not run live). Device-token and trusted-proxy
+  reconnects are not silent.
+* The same device reconnecting as a local `gateway-client/backend` asking all five (or
+  `[operator.admin]`) is accepted with the requested scopes and **no** device token: §5.3 B3,
+  the local backend skips pairing and its requested scopes are not checked against the baseline
+  (`backend_skip_covered_upgrades`; the token is only ever issued within the baseline).
+* From remote, a scope-upgrade still gets `NOT_PAIRED "pairing required: device is asking for
+  more scopes than currently approved"` with details `{code: PAIRING_REQUIRED, reason:
+  "scope-upgrade", requestId, ...}`, close 1008, and a pending request.
 
-For the 2026.3.13 profile the pre-fix behaviour is emulated: a local scope-upgrade is silent
-(3.13's `shouldAllowSilentLocalPairing` allows "not-paired" and "scope-upgrade" for a local client
-with no non-UI Origin, and the caller did not yet override it), and the local backend skips pairing
-altogether (B3, including upgrades).
+This contradicts the line found in newer upstream source,
+`src/gateway/server/ws-connection/connect-device-pairing.ts` `requirePairing`:
+`silent: reason === "scope-upgrade" ? false : allowSilentLocalPairing || ...` (the
+CVE-2026-35625 / GHSA-9hjh-fr4f-gxc4 fix). The observation shows that this override is not in
+the 2026.9.6 release as shipped, so the previous "never silent" answer (read from that source) is
+withdrawn; UPSTREAM S13/S14 describe the advisories' intent, not 2026.9.6. Still from source:
+`connect-existing-device.ts` `authorizeExistingGatewayDevice` checks metadata-upgrade ->
+role-upgrade -> scope-upgrade, scopes only when the request is non-empty, with `roleScopesAllow`
+(admin covers all operator scopes, write covers read); `connect-error-details.ts` gives the 9.6
+messages `pairing required: <requirement>` and the close reason `<message> (requestId: <id>)`.
+
+For the 2026.3.13 profile: a local scope-upgrade is silent whatever the auth method (3.13's
+`shouldAllowSilentLocalPairing` allows "not-paired" and "scope-upgrade" for a local client with no
+non-UI Origin), and the local backend skips pairing altogether (B3, including role- and
+metadata-upgrades).
 """
 
 from __future__ import annotations
@@ -109,6 +116,8 @@ class Accepted:
     device_token: DeviceToken | None = None
     pairing: str = "none"  # none | paired | silent | skipped
     locality: str = "remote"
+    # Why pairing ran (not-paired / role- / scope- / metadata-upgrade), None when it did not.
+    pairing_reason: str | None = None
     params: ConnectParams | None = None
 
 
@@ -468,12 +477,12 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         # B7 (9.6) with K5: pairing skipped (`auth-none`), so no device token either.
         return c.accept(scopes, method, device_id=device_id, pairing="skipped",
                         locality=locality)
-    if _backend_skips_pairing(c, method, shared_ok, locality) and not (
-        not profile.backend_skip_covers_upgrades
-        and paired is not None
-        and _upgrade_reason(c, paired) is not None
+    upgrade = _upgrade_reason(c, paired) if paired is not None else None
+    if _backend_skips_pairing(c, method, shared_ok, locality) and (
+        upgrade is None or upgrade in profile.backend_skip_covered_upgrades
     ):
-        # B3: pairing skipped; a token only for an already-paired device within its baseline.
+        # B3: pairing skipped; a token only for an already-paired device within its baseline
+        # (so none for a covered scope-upgrade, observed on real 2026.9.6).
         token = None
         if paired is not None:
             c.state, token = ensure_device_token(
@@ -483,10 +492,10 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
             )
         return c.accept(scopes, method, device_id=device_id, device_token=token,
                         pairing="skipped", locality=locality)
-    pairing_reason = "not-paired" if paired is None else _upgrade_reason(c, paired)
+    pairing_reason = "not-paired" if paired is None else upgrade
     outcome = "paired"
     if pairing_reason is not None:
-        silent = _silent_allowed(c, pairing_reason, locality, existing=paired is not None)
+        silent = _silent_allowed(c, pairing_reason, locality, method, existing=paired is not None)
         meta = DeviceMetadata(
             device_id=device_id,
             public_key=verified.public_key,
@@ -515,7 +524,7 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         implied=profile.implied_scopes_in_baseline, entropy=c.entropy,
     )
     return c.accept(scopes, method, device_id=device_id, device_token=token, pairing=outcome,
-                    locality=locality)
+                    locality=locality, pairing_reason=pairing_reason)
 
 
 def _backend_skips_pairing(
@@ -554,7 +563,10 @@ def _upgrade_reason(c: _Connect, paired: PairedDevice) -> str | None:
     return None
 
 
-def _silent_allowed(c: _Connect, reason: str, locality: PairingLocality, *, existing: bool) -> bool:
+def _silent_allowed(
+    c: _Connect, reason: str, locality: PairingLocality, method: str, *, existing: bool
+) -> bool:
+    """`shouldAllowSilentLocalPairing` of the profile (§5.2 notes, §5.3 rules)."""
     ui_or_webchat = c.is_control_ui or c.is_webchat
     if not c.profile.pairing_locality_v96:
         # 3.13 `shouldAllowSilentLocalPairing(isLocalClient, ...)`.
@@ -563,8 +575,6 @@ def _silent_allowed(c: _Connect, reason: str, locality: PairingLocality, *, exis
             and (not c.browser or ui_or_webchat)
             and reason in ("not-paired", "scope-upgrade")
         )
-    if reason == "scope-upgrade":
-        return False  # requirePairing: `silent: reason === "scope-upgrade" ? false : ...`
     if existing and c.role != "operator":
         return False  # allowSilentExistingNonOperatorPairing
     if locality == PairingLocality.REMOTE:
@@ -573,6 +583,9 @@ def _silent_allowed(c: _Connect, reason: str, locality: PairingLocality, *, exis
         return False
     if reason in ("not-paired", "role-upgrade"):
         return True
+    if reason == "scope-upgrade":
+        # §5.3, observed on real 2026.9.6 (token, password): silent for none/token/password.
+        return method in c.profile.silent_scope_upgrade_methods
     return (
         reason == "metadata-upgrade"
         and not c.browser

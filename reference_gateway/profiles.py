@@ -58,6 +58,9 @@ class Profile:
     refuse_loopback_trusted_proxy: bool
     # §4.2: 9.6 answers proxy-shaped headers from untrusted peers with HTTP 403.
     http_403_for_untrusted_proxy_headers: bool
+    # 9.6 (observed 2026-11-25): proxy headers from a trusted proxy that attribute the
+    # connection to a loopback client are refused with HTTP 403 as well.
+    http_403_for_proxied_loopback_client: bool
     # §4.2: 9.6 pairing locality (container-local equivalents) vs 3.13's isLocalClient only.
     pairing_locality_v96: bool
     # K12: 9.6 reports a device-token scope failure as scope_mismatch.
@@ -65,8 +68,13 @@ class Profile:
     # K13/K14 wording.
     local_cli_auth_hints: bool
     pairing_messages_with_reason: bool
-    # GHSA-9hjh-fr4f-gxc4: from 3.25 the backend skip does not cover scope upgrades.
-    backend_skip_covers_upgrades: bool
+    # Upgrade reasons of a paired device that the local backend pairing skip (B3) still covers.
+    # 3.13: all of them. 9.6: scope-upgrade (observed on real 2026.9.6, 2026-11-25); role- and
+    # metadata-upgrades of a paired backend go through pairing (not observed; kept from source).
+    backend_skip_covered_upgrades: tuple[str, ...]
+    # Auth methods under which a local scope-upgrade of a paired device may be silent (§5.3
+    # `shouldAllowSilentLocalPairing`, observed on real 2026.9.6). Only read by the 9.6 rules.
+    silent_scope_upgrade_methods: tuple[str, ...]
     # Scope implication (admin covers all, write covers read) when checking a paired baseline.
     implied_scopes_in_baseline: bool
     # 9.6: trusted-proxy connects are capped by the X-OpenClaw-Scopes request header.
@@ -98,11 +106,13 @@ CURRENT = Profile(
     trusted_proxy_control_ui_keeps_scopes=False,
     refuse_loopback_trusted_proxy=True,
     http_403_for_untrusted_proxy_headers=True,
+    http_403_for_proxied_loopback_client=True,
     pairing_locality_v96=True,
     device_token_scope_mismatch_reason="scope_mismatch",
     local_cli_auth_hints=True,
     pairing_messages_with_reason=True,
-    backend_skip_covers_upgrades=False,
+    backend_skip_covered_upgrades=("scope-upgrade",),
+    silent_scope_upgrade_methods=("none", "token", "password"),
     implied_scopes_in_baseline=True,
     cap_trusted_proxy_scopes_by_header=True,
     chat_abort_needs_admin_target=True,
@@ -130,11 +140,13 @@ V2026_3_13 = Profile(
     trusted_proxy_control_ui_keeps_scopes=True,
     refuse_loopback_trusted_proxy=False,
     http_403_for_untrusted_proxy_headers=False,
+    http_403_for_proxied_loopback_client=False,
     pairing_locality_v96=False,
     device_token_scope_mismatch_reason="device_token_mismatch",
     local_cli_auth_hints=False,
     pairing_messages_with_reason=False,
-    backend_skip_covers_upgrades=True,
+    backend_skip_covered_upgrades=("metadata-upgrade", "role-upgrade", "scope-upgrade"),
+    silent_scope_upgrade_methods=(),  # 3.13 rules do not look at the method
     implied_scopes_in_baseline=False,
     cap_trusted_proxy_scopes_by_header=False,
     chat_abort_needs_admin_target=False,

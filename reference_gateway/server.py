@@ -120,9 +120,15 @@ class ReferenceGateway:
 
     # -- HTTP upgrade --------------------------------------------------------------------
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if not self.profile.http_403_for_untrusted_proxy_headers:
+        profile = self.profile
+        untrusted = profile.http_403_for_untrusted_proxy_headers
+        proxied_loopback = profile.http_403_for_proxied_loopback_client
+        if not (untrusted or proxied_loopback):
             return None
-        reason = upgrade_refusal(_peer_of(connection), _headers_of(request), self.config)
+        reason = upgrade_refusal(
+            _peer_of(connection), _headers_of(request), self.config,
+            untrusted_proxy_headers=untrusted, proxied_loopback=proxied_loopback,
+        )
         if reason is None:
             return None
         self.log(f"upgrade refused status=403 peer={_peer_of(connection)} reason={reason}")
@@ -262,10 +268,19 @@ class ReferenceGateway:
 
     def _log_acceptance(self, a: Accepted, peer: str | None) -> None:
         token = "yes" if a.device_token is not None else "no"
+        device = a.device_id[:12] if a.device_id else "-"
+        if a.pairing == "silent":
+            if a.pairing_reason not in (None, "not-paired"):
+                self.log(
+                    f"security audit: device access upgrade requested "
+                    f"reason={a.pairing_reason} device={device} role={a.role} "
+                    f"scopes={','.join(a.scopes) or '[]'} peer={peer}"
+                )
+            self.log(f"device pairing auto-approved device={device} role={a.role}")
         self.log(
             f"connect accepted client={a.client_id}/{a.client_mode} role={a.role} peer={peer} "
             f"auth={a.auth_method} locality={a.locality} pairing={a.pairing} "
-            f"device={a.device_id[:12] if a.device_id else '-'} deviceToken={token} "
+            f"device={device} deviceToken={token} "
             f"scopes={','.join(a.scopes) or '[]'}"
         )
 

@@ -124,3 +124,20 @@ def test_http_403_for_user_header_without_xff_on_trusted_proxy_gateway() -> None
     assert upgrade_refusal("198.18.0.1", {"x-forwarded-user": "alice"}, cfg) is not None
     assert upgrade_refusal("198.18.0.1", {"x-forwarded-user": "alice",
                                           "x-forwarded-for": "203.0.113.7"}, cfg) is None
+
+
+@pytest.mark.parametrize("trusted", [["127.0.0.1"], ["127.0.0.0/8"]], ids=["host", "net"])
+def test_http_403_for_trusted_proxy_forwarding_for_loopback(trusted: list[str]) -> None:
+    # Observed on real 2026.9.6 (2026-11-25) with trustedProxies ["127.0.0.1"] and token auth.
+    cfg = _cfg(trustedProxies=trusted)
+    loop = {"host": "127.0.0.1", "x-forwarded-for": "127.0.0.1"}
+    public = {"host": "127.0.0.1", "x-forwarded-for": "203.0.113.7"}
+    assert upgrade_refusal("127.0.0.1", loop, cfg) is not None
+    assert upgrade_refusal("127.0.0.1", public, cfg) is None
+    assert not is_local_client(_ctx("127.0.0.1", x_forwarded_for="203.0.113.7"), cfg)
+    # The rule is selectable (off in the 2026.3.13 profile), and narrow: no proxy headers, or
+    # a forwarded loopback client from an untrusted peer (the other 403 rule), are not it.
+    assert upgrade_refusal("127.0.0.1", loop, cfg, proxied_loopback=False) is None
+    assert upgrade_refusal("127.0.0.1", {"host": "127.0.0.1"}, cfg) is None
+    assert upgrade_refusal("127.0.0.1", {"x-forwarded-for": "::1"}, _cfg(),
+                           untrusted_proxy_headers=False) is None

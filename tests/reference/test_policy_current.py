@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from reference_gateway.config import load_config
 from reference_gateway.locality import ConnectContext
+from reference_gateway.pairing import Entropy
+from reference_gateway.policy import Accepted, decide_connect
+from reference_gateway.profiles import get_profile
 
 from ._support import (
     ALL5,
     NONCE,
+    NOW,
+    PASSWORD,
     PROXY_IP,
     READ,
     TOKEN,
     UI_ORIGIN,
+    Counter,
     Device,
     accepted,
     cfg,
@@ -256,12 +263,21 @@ def test_b3_local_backend_paired_device_gets_its_token() -> None:
     assert d.device_token is not None and d.device_token.scopes == ("operator.read",)
 
 
-def test_s13_paired_backend_scope_upgrade_is_not_silent() -> None:
+@pytest.mark.parametrize("scopes", [ALL5, ["operator.admin"]], ids=["all5", "admin"])
+def test_b3_local_backend_scope_upgrade_is_accepted_without_token(scopes: list[str]) -> None:
+    # Observed on real 2026.9.6 (2026-11-25): a device paired as cli/cli with [operator.read]
+    # reconnecting as a local gateway-client/backend gets the requested scopes, no device token
+    # (§5.3 B3: pairing skipped, requested scopes not checked against the baseline).
     dev = Device()
     state = paired_state(dev, scopes=READ)
-    p = params("gateway-client", "backend", scopes=["operator.admin"], auth=TOK)
-    r = rejected(connect(cfg(), with_device(p, dev), state=state))
-    assert r.error.details["reason"] == "scope-upgrade"
+    p = params("gateway-client", "backend", scopes=scopes, auth=TOK)
+    d = accepted(connect(cfg(), with_device(p, dev), state=state))
+    assert d.scopes == tuple(scopes)
+    assert d.auth_method == "token"
+    assert d.device_token is None
+    assert d.pairing == "skipped"
+    assert d.state.paired[dev.id].approved_scopes == ("operator.read",)
+    assert not d.state.pending
 
 
 def test_b4_paired_within_baseline_reuses_token() -> None:
@@ -325,26 +341,89 @@ def test_b7_auth_none_control_ui_with_device_skips_pairing() -> None:
     assert set(d.scopes) == set(ALL5)
 
 
-def test_s14_local_cli_scope_upgrade_is_not_silent() -> None:
+def _pair(config: dict, p: dict, dev: Device, ctx: ConnectContext | None = None) -> Accepted:
+    d = accepted(connect(config, with_device(p, dev), ctx))
+    assert d.pairing == "silent"
+    return d
+
+
+@pytest.mark.parametrize("mode,auth", [("token", TOK), ("password", {"password": PASSWORD})])
+def test_local_cli_scope_upgrade_is_silent(mode: str, auth: dict[str, str]) -> None:
+    # Observed on real 2026.9.6 (2026-11-25), loopback, no Origin: accepted with the five requested
+    # scopes and a rotated device token carrying them (§5.3 silent scope-upgrade).
+    dev = Device()
+    first = _pair(cfg(mode), params(scopes=READ, auth=auth), dev)
+    old_token = first.device_token
+    assert old_token is not None
+    p = params(scopes=ALL5, auth=auth)
+    counter = Counter()
+    counter.n = 100  # connect() restarts its entropy each call; keep the new token distinct
+    d = accepted(decide_connect(
+        load_config(cfg(mode), {}), get_profile("current"), first.state,
+        loopback(), with_device(p, dev), NOW,
+        Entropy(new_uuid=counter.uuid, new_token=counter.token),
+    ))
+    assert d.scopes == tuple(ALL5)
+    assert d.auth_method == mode
+    assert d.locality == "direct_local"
+    assert d.pairing == "silent" and d.pairing_reason == "scope-upgrade"
+    assert d.device_token is not None
+    assert d.device_token.scopes == tuple(ALL5)
+    assert d.device_token.token != old_token.token
+    assert set(d.state.paired[dev.id].approved_scopes) >= set(ALL5)
+    assert not d.state.pending
+
+
+def test_local_control_ui_scope_upgrade_with_allowed_origin_is_silent() -> None:
+    origin = "https://control.conformance.test"
+    config = cfg(controlUi={"allowedOrigins": [origin]})
+    dev = Device()
+    ui = ("openclaw-control-ui", "webchat")
+    base = params(*ui, scopes=[*READ, "operator.write"], auth=TOK)
+    first = _pair(config, base, dev, loopback(origin=origin))
+    p = params(*ui, scopes=ALL5, auth=TOK)
+    d = accepted(connect(config, with_device(p, dev), loopback(origin=origin),
+                         state=first.state))
+    assert d.scopes == tuple(ALL5)
+    assert d.pairing == "silent" and d.pairing_reason == "scope-upgrade"
+    assert d.device_token is not None and d.device_token.scopes == tuple(ALL5)
+
+
+def test_scope_upgrade_under_auth_none_is_silent() -> None:
+    # §5.3: "scope-upgrade is silent only when the auth method is none, token or password".
+    dev = Device()
+    state = _pair(cfg("none"), params(scopes=READ), dev).state
+    d = accepted(connect(cfg("none"), with_device(params(scopes=ALL5), dev), state=state))
+    assert d.scopes == tuple(ALL5)
+    assert d.auth_method == "none"
+    assert d.pairing == "silent"
+    assert d.device_token is not None and d.device_token.scopes == tuple(ALL5)
+
+
+@pytest.mark.parametrize("scopes", [ALL5, ["operator.admin"]], ids=["all5", "admin"])
+def test_remote_scope_upgrade_needs_pairing(scopes: list[str]) -> None:
     dev = Device()
     state = paired_state(dev, scopes=READ)
-    p = params(scopes=["operator.admin"], auth=TOK)
-    r = rejected(connect(cfg(), with_device(p, dev), state=state))
+    p = params(scopes=scopes, auth=TOK)
+    r = rejected(connect(cfg(), with_device(p, dev), remote(), state=state))
     assert r.error.code == "NOT_PAIRED"
     assert r.error.message == (
         "pairing required: device is asking for more scopes than currently approved"
     )
+    assert r.error.details["code"] == "PAIRING_REQUIRED"
     assert r.error.details["reason"] == "scope-upgrade"
     assert r.error.details["approvedScopes"] == READ
     assert r.close_code == 1008
+    assert r.error.details["requestId"] in r.state.pending
     assert r.state.paired[dev.id].approved_scopes == ("operator.read",)
 
 
-def test_scope_upgrade_under_auth_none_is_not_silent_either() -> None:
+def test_local_scope_upgrade_with_non_ui_origin_needs_pairing() -> None:
+    # §5.3: never silent when an Origin is present on a non-UI client.
     dev = Device()
-    base = params(scopes=READ)
-    state = accepted(connect(cfg("none"), with_device(base, dev))).state
-    r = rejected(connect(cfg("none"), with_device(params(scopes=ALL5), dev), state=state))
+    state = paired_state(dev, scopes=READ)
+    p = params(scopes=ALL5, auth=TOK)
+    r = rejected(connect(cfg(), with_device(p, dev), loopback(origin=UI_ORIGIN), state=state))
     assert r.error.details["reason"] == "scope-upgrade"
 
 
