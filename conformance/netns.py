@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import shutil
 import socket
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/var/run/netns"
+LOCK_PATH = "/tmp/openclaw-conformance-netns.lock"
 
 
 class NetnsUnavailable(Exception):
@@ -60,26 +62,29 @@ class Netns:
         reason = unavailable_reason()
         if reason:
             raise NetnsUnavailable(reason)
-        # pid-derived names and subnets keep parallel sessions (pytest-xdist workers) apart.
         n = tag or str(os.getpid())
-        k = (os.getpid() % 250) + 1
         name = f"occ-{n}"
         host_if, ns_if = f"occh{n}"[-15:], f"occn{n}"[-15:]
-        outer, inner = f"198.18.{k}.1", f"198.18.{k}.2"
         _cleanup_stale(name, host_if)
-        _run("ip", "netns", "add", name)
-        ns = cls(name=name, outer_ip=outer, inner_ip=inner, host_if=host_if)
-        try:
-            _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-            _run("ip", "link", "set", ns_if, "netns", name)
-            _run("ip", "addr", "add", f"{outer}/30", "dev", host_if)
-            _run("ip", "link", "set", host_if, "up")
-            _run("ip", "netns", "exec", name, "ip", "addr", "add", f"{inner}/30", "dev", ns_if)
-            _run("ip", "netns", "exec", name, "ip", "link", "set", ns_if, "up")
-            _run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
-        except BaseException:
-            ns.close()
-            raise
+        # Parallel sessions (pytest-xdist workers) each make a namespace: the lock makes picking
+        # a free /30 and claiming it one step.
+        with open(LOCK_PATH, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            k = _free_subnet(start=os.getpid() % 250)
+            outer, inner = f"198.18.{k}.1", f"198.18.{k}.2"
+            _run("ip", "netns", "add", name)
+            ns = cls(name=name, outer_ip=outer, inner_ip=inner, host_if=host_if)
+            try:
+                _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+                _run("ip", "link", "set", ns_if, "netns", name)
+                _run("ip", "addr", "add", f"{outer}/30", "dev", host_if)
+                _run("ip", "link", "set", host_if, "up")
+                _run("ip", "netns", "exec", name, "ip", "addr", "add", f"{inner}/30", "dev", ns_if)
+                _run("ip", "netns", "exec", name, "ip", "link", "set", ns_if, "up")
+                _run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
+            except BaseException:
+                ns.close()
+                raise
         return ns
 
     def wrap(self, argv: list[str]) -> list[str]:
@@ -142,6 +147,18 @@ class Netns:
         subprocess.run(
             ["ip", "netns", "del", self.name], capture_output=True, timeout=10, check=False
         )
+
+
+def _free_subnet(start: int) -> int:
+    """A third octet k whose 198.18.k.0/30 no interface of this host uses yet."""
+    used = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout
+    for i in range(250):
+        k = (start + i) % 250 + 1
+        if f" 198.18.{k}." not in used:
+            return k
+    raise NetnsUnavailable("no free 198.18.x.0/30 subnet left for a network namespace")
 
 
 def _cleanup_stale(name: str, host_if: str) -> None:

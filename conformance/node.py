@@ -214,6 +214,11 @@ def _npm(
 # Releases
 
 
+def is_exact(spec: str) -> bool:
+    """An exact published version (no dist-tag, no range), so no registry lookup is needed."""
+    return bool(_EXACT_VERSION.match(spec))
+
+
 def normalize_spec(version: str) -> str:
     """Accept `2026.9.6`, `openclaw@2026.9.6`, `latest`, `openclaw@latest`, a range ..."""
     spec = version.strip()
@@ -229,7 +234,7 @@ def resolve_version(
 ) -> str:
     """Turn a dist-tag or range into the exact published version (`npm view`); exact ones pass."""
     spec = normalize_spec(version)
-    if _EXACT_VERSION.match(spec):
+    if is_exact(spec):
         return spec
     node = ensure_node(cache, progress)
     try:
@@ -244,7 +249,7 @@ def resolve_version(
     found = json.loads(proc.stdout)
     # A range matching several versions gives a list in ascending order; take the newest.
     resolved = found[-1] if isinstance(found, list) else found
-    if not isinstance(resolved, str) or not _EXACT_VERSION.match(resolved):
+    if not isinstance(resolved, str) or not is_exact(resolved):
         raise ProvisioningError(f"npm view {PACKAGE}@{spec} gave {proc.stdout.strip()!r}")
     if resolved != spec:
         progress(f"{PACKAGE}@{spec} is {resolved}")

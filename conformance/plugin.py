@@ -7,6 +7,7 @@ name (dashes as underscores), and the secrets fall back to OPENCLAW_GATEWAY_TOKE
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from conformance.differential import differences
 from conformance.loader import (
     Baseline,
     CaseFileError,
@@ -25,7 +27,7 @@ from conformance.loader import (
 from conformance.model import Case, Severity
 from conformance.netns import Netns, NetnsUnavailable
 from conformance.report import CaseRecord, RunReport
-from conformance.runner import PreconditionError, run_case_sync
+from conformance.runner import Observation, PreconditionError, run_case_sync
 from conformance.targets.base import CaseNotApplicable, Target, TargetUnavailable
 from conformance.targetspec import TargetRequest, make_target, parse_version
 from conformance.verdict import judge, render_failure
@@ -108,6 +110,14 @@ _OPTIONS: list[tuple[str, str, str, Any, str]] = [
         "baseline file of known failures: they run as strict xfail; repeatable",
     ),
     (
+        "--differential",
+        "differential",
+        "string",
+        None,
+        "also run every case against the reference (profile: current, 2026.3.13, or auto = "
+        "the profile nearest the target's version) and report where the observations differ",
+    ),
+    (
         "--conformance-case",
         "conformance_cases",
         "args",
@@ -171,6 +181,9 @@ class ConformanceSession:
         self.baselines: list[Baseline] = []
         self.target: Target | None = None
         self.target_error: str | None = None
+        self.differential_profile: str | None = _opt(config, "differential") or None
+        self.reference: Target | None = None
+        self.differences: dict[str, list[str]] = {}
         self.netns: Netns | None = None
         self.netns_error: str | None = None
         report_path = _opt(config, "conformance_report")
@@ -180,6 +193,9 @@ class ConformanceSession:
             target_name=self.request.url or self.request.image or self.request.gateway,
         )
         self.started = time.monotonic()
+        # pytest_unconfigure normally stops everything; this also covers an interpreter that
+        # exits through a path that skips it.
+        atexit.register(self.close)
 
     @property
     def cases(self) -> list[Case]:
@@ -215,7 +231,8 @@ class ConformanceSession:
             pytest.exit(self.target_error, returncode=3)
         if self.target is None:
             try:
-                if self.request.url is None and self.request.image is None:
+                needs_netns = self.request.url is None and self.request.image is None
+                if needs_netns or self.differential_profile:
                     try:
                         self.netns = Netns.create()
                     except NetnsUnavailable as exc:
@@ -230,11 +247,28 @@ class ConformanceSession:
             self.report.target_version = self.target.version
         return self.target
 
+    def reference_observation(self, case: Case) -> tuple[Observation | None, str]:
+        """The differential run: the reference's observation of this case, or why there is none."""
+        if self.reference is None:
+            from conformance.targets.reference import ReferenceTarget, profile_for
+
+            profile = self.differential_profile or "current"
+            if profile == "auto":
+                profile = profile_for(self.target.version if self.target else None)
+            self.reference = ReferenceTarget(profile, netns=self.netns, progress=self.progress)
+        try:
+            return run_case_sync(case, self.reference.endpoint(case.gateway)), ""
+        except (CaseNotApplicable, PreconditionError) as exc:
+            return None, str(exc)
+
     def close(self) -> None:
-        if self.target is not None:
-            self.target.close()
-        if self.netns is not None:
-            self.netns.close()
+        targets, netns = (self.target, self.reference), self.netns
+        self.target = self.reference = self.netns = None
+        for target in targets:
+            if target is not None:
+                target.close()
+        if netns is not None:
+            netns.close()
 
 
 class CaseMismatch(AssertionError):
@@ -302,17 +336,25 @@ def conformance_session(pytestconfig: pytest.Config) -> ConformanceSession:
 
 
 def _record(
-    item: pytest.Item, observed: dict | None, message: str, target: Target | None = None
+    item: pytest.Item,
+    observed: dict | None,
+    message: str,
+    target: Target,
+    differential: dict[str, Any] | None = None,
 ) -> None:
-    data: dict[str, Any] = {"observed": observed, "message": message}
-    if target is not None:
+    data: dict[str, Any] = {
+        "observed": observed,
+        "message": message,
         # Travels with the report to the xdist controller, which has no target of its own.
-        data["target"] = {
+        "target": {
             "kind": target.kind,
             "name": target.name,
             "version": target.version,
             "protocol": target.protocol,
-        }
+        },
+    }
+    if differential is not None:
+        data["differential"] = differential
     item.user_properties.append(("conformance", json.dumps(data)))
 
 
@@ -323,6 +365,7 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         target.check_case(case)
         _check_version_window(case, target)
         endpoint = target.endpoint(case.gateway)
+        obs = run_case_sync(case, endpoint)
     except CaseNotApplicable as exc:
         reason = str(exc)
         if case.connection.via == "remote" and session.netns_error:
@@ -332,11 +375,6 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     except TargetUnavailable as exc:
         session.target_error = f"conformance target unavailable: {exc}"
         pytest.exit(session.target_error, returncode=3)
-    try:
-        obs = run_case_sync(case, endpoint)
-    except CaseNotApplicable as exc:
-        _record(item, None, f"skipped: {exc}", target)
-        pytest.skip(str(exc))
     except PreconditionError as exc:
         # Silent local pairing and its device token are themselves contract (section 5, B1), so
         # a gateway that refuses them departs from it: a failure, which a baseline may expect.
@@ -347,20 +385,30 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         ) from None
     if obs.outcome.protocol and target.protocol is None:
         target.protocol = obs.outcome.protocol
+    differential = None
+    if session.differential_profile:
+        ref_obs, why = session.reference_observation(case)
+        differential = (
+            {"reference": None, "differs": [], "note": why}
+            if ref_obs is None
+            else {"reference": ref_obs.as_dict(), "differs": differences(ref_obs, obs)}
+        )
     verdict = judge(case, obs)
     observed = obs.as_dict()
     if verdict.error:
-        _record(item, observed, verdict.error, target)
-        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
-    if verdict.passed:
-        _record(item, observed, "", target)
-        return
-    if case.severity is Severity.INFO:
+        message = verdict.error
+    elif verdict.passed:
+        message = ""
+    elif case.severity is Severity.INFO:
         # Open upstream questions: recorded for the report, never failing.
-        _record(item, observed, f"info: {verdict.headline}", target)
-        return
-    _record(item, observed, verdict.headline, target)
-    raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+        message = f"info: {verdict.headline}"
+    else:
+        message = verdict.headline
+    _record(item, observed, message, target, differential)
+    if verdict.error:
+        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+    if message and not verdict.passed and case.severity is not Severity.INFO:
+        raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
 
 
 def _check_version_window(case: Case, target: Target) -> None:
@@ -446,6 +494,7 @@ class ConformanceReporter:
             observed=data.get("observed"),
             message=message,
             duration_s=report.duration,
+            differential=data.get("differential"),
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -481,6 +530,16 @@ class ConformanceReporter:
                 tr.write_line(
                     f"  {rec.outcome.upper():8} {rec.case.id:<{width}}  {rec.message[:100]}"
                 )
+        diff = run.differential()
+        if diff is not None:
+            reference = self.state.differential_profile
+            tr.write_line(
+                f"differential against the reference ({reference}): "
+                f"{len(diff['differing'])} of {len(diff['cases'])} cases differ"
+            )
+            for row in diff["cases"]:
+                if row["differs"]:
+                    tr.write_line(f"  {row['id']}: {'; '.join(row['differs'])}"[:200])
         if self.state.report_path is not None:
             tr.write_line(f"report: {self.state.report_path}")
         if self.state.netns_error:

@@ -20,6 +20,7 @@ class CaseRecord:
     observed: dict[str, Any] | None = None
     message: str = ""
     duration_s: float = 0.0
+    differential: dict[str, Any] | None = None  # kept out of the v1 report; see write()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,27 @@ class RunReport:
             "cases": [rec.as_dict() for rec in self.records.values()],
         }
 
+    def differential(self) -> dict[str, Any] | None:
+        rows = [
+            {"id": rec.case.id, **rec.differential}
+            for rec in self.records.values()
+            if rec.differential is not None
+        ]
+        if not rows:
+            return None
+        return {
+            "schema": "openclaw-conformance/differential/v1",
+            "target": self.target_name,
+            "differing": [r["id"] for r in rows if r["differs"]],
+            "cases": rows,
+        }
+
     def write(self, path: Path) -> None:
+        """The v1 report at `path`; a differential run also writes `<path stem>.differential.json`
+        beside it, so the v1 schema stays exactly as documented."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
+        diff = self.differential()
+        if diff is not None:
+            side = path.with_name(path.stem + ".differential.json")
+            side.write_text(json.dumps(diff, indent=2) + "\n", encoding="utf-8")

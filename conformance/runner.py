@@ -98,13 +98,10 @@ class Observation:
 def vantage_for(case: Case, endpoint: Endpoint) -> Vantage:
     vantage = endpoint.remote if case.connection.via == "remote" else endpoint.loopback
     if vantage is None:
+        why = endpoint.remote_unavailable if case.connection.via == "remote" else None
         raise CaseNotApplicable(
             f"needs a {case.connection.via} vantage point, which this target does not offer"
-            + (
-                " (remote locality needs a network namespace: run as root with `ip`)"
-                if case.connection.via == "remote"
-                else ""
-            )
+            + (f" ({why})" if why else "")
         )
     return vantage
 

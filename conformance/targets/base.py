@@ -56,6 +56,7 @@ class Endpoint:
     remote_peer_ip: str | None  # the address the gateway sees for clients dialling via `remote`
     log_tail: Callable[[int], str] = field(default=lambda n: "")
     version: str | None = None
+    remote_unavailable: str | None = None  # why `remote` is None although a namespace exists
 
 
 class Target(abc.ABC):

@@ -205,7 +205,7 @@ class NpmTarget(Target):
     ) -> None:
         self.spec_text = provisioning.normalize_spec(version)
         self.name = f"{provisioning.PACKAGE}@{self.spec_text}"
-        self.version = self.spec_text if provisioning._EXACT_VERSION.match(self.spec_text) else None
+        self.version = self.spec_text if provisioning.is_exact(self.spec_text) else None
         self.cache_dir = cache_dir
         self.progress = progress
         self.netns = netns
@@ -298,8 +298,7 @@ class NpmTarget(Target):
         self, node: Path, workdir: Path, port: int, spec: GatewaySpec
     ) -> dict[str, str]:
         # Built from scratch, not inherited: a user's OPENCLAW_GATEWAY_TOKEN or ~/.openclaw must
-        # never leak into a case. TMPDIR too, because the gateway also logs to a dated file under
-        # the system temp folder that would otherwise be shared by every instance.
+        # never leak into a case. TMPDIR too: scratch files stay in the folder removed at close.
         env = {
             "PATH": os.pathsep.join([str(node.parent), "/usr/local/bin", "/usr/bin", "/bin"]),
             "HOME": str(workdir / "home"),
@@ -326,7 +325,10 @@ class NpmTarget(Target):
         return path
 
     def _start(self, spec: GatewaySpec, node: Path, package: Path) -> _Gateway:
-        bind = "lan" if self.netns is not None else "loopback"
+        # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan
+        # without auth", exit 78 on 2026.9.6): such a gateway listens on loopback only.
+        remote_ok = self.netns is not None and spec.auth != "none"
+        bind = "lan" if remote_ok else "loopback"
         token = secrets.token_urlsafe(24) if spec.auth == "token" else None
         password = secrets.token_urlsafe(24) if spec.auth == "password" else None
         config = self._render_config(spec, token=token, password=password, bind=bind)
@@ -334,6 +336,9 @@ class NpmTarget(Target):
         workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{_safe_label(spec)}-"))
         for sub in ("home", "state", "tmp"):
             (workdir / sub).mkdir()
+        # Besides stdout, the gateway appends to a dated file under /tmp/openclaw (not TMPDIR),
+        # shared by every instance and left behind; keep that copy in our folder too.
+        config.setdefault("logging", {})["file"] = str(workdir / "openclaw-file.log")
         (workdir / "openclaw.json").write_text(json.dumps(config, indent=2))
         port = _free_port()
         argv = [
@@ -363,12 +368,14 @@ class NpmTarget(Target):
         with self._lock:
             self._all.append(gw)
 
+        remote: Vantage | None = None
+        remote_peer_ip: str | None = None
         if self.netns is not None:
             loopback = Vantage("127.0.0.1", port, connect=self.netns.loopback_connector(port))
-            remote: Vantage | None = Vantage(self.netns.inner_ip, port)
-            remote_peer_ip: str | None = self.netns.outer_ip
+            if remote_ok:
+                remote, remote_peer_ip = Vantage(self.netns.inner_ip, port), self.netns.outer_ip
         else:
-            loopback, remote, remote_peer_ip = Vantage("127.0.0.1", port), None, None
+            loopback = Vantage("127.0.0.1", port)
 
         try:
             hello = self._wait_ready(gw, loopback, token=token, password=password)
@@ -392,6 +399,9 @@ class NpmTarget(Target):
             remote_peer_ip=remote_peer_ip,
             log_tail=gw.log_tail,
             version=self.version,
+            remote_unavailable=None
+            if remote_ok or self.netns is None
+            else "OpenClaw refuses to listen on a non-loopback address with auth mode none",
         )
         return gw
 
@@ -429,10 +439,9 @@ class NpmTarget(Target):
                 )
             except _NotReady as exc:
                 last, pause = str(exc), exc.retry_after_s
-            except (OSError, TimeoutError, EOFError, ValueError) as exc:
-                # Refused while starting, reset, closed before the challenge, bad JSON ...
-                last = f"{type(exc).__name__}: {exc}"
-            except Exception as exc:  # websockets' own errors (InvalidStatus, ConnectionClosed)
+            except Exception as exc:
+                # Refused while starting, reset, closed before the challenge, an HTTP status
+                # instead of an upgrade, bad JSON ...: all mean "not yet", within the bound.
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 
@@ -443,10 +452,39 @@ def _signal_group(gw: _Gateway, sig: signal.Signals) -> None:
         os.killpg(gw.proc.pid, sig)
 
 
+def _descendants(root: int) -> set[int]:
+    """Every live descendant of `root`, from /proc (empty where there is no /proc).
+
+    9.6 starts helpers (a "spawn broker") in process groups of their own, which a killpg of the
+    gateway's group does not reach; they must not outlive the session either.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, ...
+        fields = stat.rsplit(")", 1)[-1].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def _stop_all(gateways: list[_Gateway]) -> None:
     """SIGTERM every group, SIGKILL after STOP_GRACE_S, then remove the folders (log tail kept)."""
     if not gateways:
         return
+    # Taken before signalling: once the leader dies, its children are reparented and untraceable.
+    # Only for leaders still running (poll() is None): a reaped leader's pid may belong to
+    # someone else by now.
+    strays = {pid for gw in gateways if gw.proc.poll() is None for pid in _descendants(gw.proc.pid)}
     # Signal everyone first, then wait on one shared deadline: N gateways stop in ~5 s, not 5N.
     for gw in gateways:
         _signal_group(gw, signal.SIGTERM)
@@ -456,6 +494,9 @@ def _stop_all(gateways: list[_Gateway]) -> None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 gw.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     finally:  # even on a second Ctrl-C while waiting: stop harder, still clean up
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         for gw in gateways:
             # The group may outlive its leader (children of node), so always sweep it.
             _signal_group(gw, signal.SIGKILL)
@@ -467,15 +508,13 @@ def _stop_all(gateways: list[_Gateway]) -> None:
 
 
 def _run(coro: Any) -> Any:
-    """Run a coroutine to completion even when the caller is inside a running event loop.
+    """Run a coroutine to completion on a private event loop in a helper thread.
 
-    endpoint() is synchronous but may be called from async tests or fixtures; asyncio.run would
-    refuse there, so the coroutine gets a private loop on a helper thread.
+    endpoint() is synchronous but may be called from async tests or fixtures, where asyncio.run
+    would refuse. And in the main thread asyncio.run turns Ctrl-C into a task cancellation that
+    library code may swallow; here the KeyboardInterrupt lands in join() and propagates, and the
+    daemon thread ends by its own timeout.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
     box: dict[str, Any] = {}
 
     def runner() -> None:

@@ -23,6 +23,17 @@ PROFILES = {"current": ("2026.9.6", 4), "2026.3.13": ("2026.3.13", 3)}
 START_TIMEOUT_S = 20.0
 
 
+def profile_for(version: str | None) -> str:
+    """The reference profile nearest a release: the 2026.3.13 emulation for the releases that
+    clear device-less scopes without the later fixes (2026.3.12 up to 2026.3.22), else current."""
+    from conformance.targetspec import parse_version
+
+    parsed = parse_version(version)
+    if parsed is not None and (2026, 3, 12) <= parsed < (2026, 3, 22):
+        return "2026.3.13"
+    return "current"
+
+
 class ReferenceTarget(Target):
     kind = "reference"
 
