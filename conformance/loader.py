@@ -56,8 +56,13 @@ class _LineList(list):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: 5x faster
     pass
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, line: int, key: Any) -> None:
+        self.line, self.key = line, key
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
@@ -68,9 +73,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
             continue
         key = loader.construct_object(key_node, deep=True)
         if key in own_keys:
-            raise CaseFileError(
-                f"{node.start_mark.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}"
-            )
+            raise _DuplicateKey(key_node.start_mark.line + 1, key)
         own_keys.add(key)
     loader.flatten_mapping(node)
     out = _LineDict()
@@ -105,6 +108,8 @@ def _read_yaml(path: Path) -> Any:
             return loader.get_single_data()
         finally:
             loader.dispose()
+    except _DuplicateKey as exc:
+        raise CaseFileError(f"{path}:{exc.line}: duplicate key {exc.key!r}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
