@@ -716,3 +716,89 @@ def load_baseline(path: Path | str, known_ids: Iterable[str] | None = None) -> B
             source=f"{path}:{_line_of(raw)}",
         )
     return Baseline(target=str(data["target"]), entries=entries, path=path)
+
+
+# --- CLI cases ------------------------------------------------------------------------------
+
+CLI_SCHEMA = "openclaw-conformance/cli-cases/v1"
+
+
+@dataclass(frozen=True)
+class CliCase:
+    """A command of the release's own CLI, run against the gateway under test."""
+
+    id: str
+    severity: Severity
+    gateway: GatewaySpec
+    command: tuple[str, ...]  # after `openclaw`; {token}, {password}, {port} are filled in
+    exit_code: int | None
+    output_excludes: tuple[str, ...]
+    title: str | None = None
+    refs: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def axes(self) -> dict[str, str]:
+        # The CLI decides for itself whether to attach a device; locality is the gateway host.
+        return {
+            "auth": self.gateway.auth,
+            "locality": "loopback",
+            "device": "cli-managed",
+            "client": f"openclaw {' '.join(self.command[:2])}",
+            "role": "operator",
+        }
+
+    def expected_dict(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "output_excludes": list(self.output_excludes)}
+
+
+def packaged_cli_case_paths() -> list[Path]:
+    root = resources.files("conformance.cases.cli")
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_cli_cases(paths: Iterable[Path | str]) -> list[CliCase]:
+    out: list[CliCase] = []
+    for path in map(Path, paths):
+        data = _read_yaml(path)
+        ctx = _Ctx(path, 1, "file")
+        _expect_keys(ctx, data, "file", ("schema", "defaults", "cases"), required=("schema",))
+        if data["schema"] != CLI_SCHEMA:
+            raise ctx.fail(
+                f"schema: expected {CLI_SCHEMA!r}, got {data['schema']!r}", _line_of(data, "schema")
+            )
+        for raw in data.get("cases") or []:
+            merged = deep_merge(data.get("defaults", {}), raw)
+            cctx = _Ctx(path, _line_of(raw), f"cli case {raw.get('id')!r}")
+            _expect_keys(
+                cctx,
+                merged,
+                "",
+                ("id", "title", "severity", "refs", "gateway", "command", "expect"),
+                required=("id", "severity", "gateway", "command", "expect"),
+            )
+            if not ID_RE.match(str(merged["id"])):
+                raise cctx.fail(f"id: {merged['id']!r} must match {ID_RE.pattern}")
+            ex = _expect_keys(cctx, merged["expect"], "expect", ("exit_code", "output_excludes"))
+            out.append(
+                CliCase(
+                    id=merged["id"],
+                    severity=_enum(
+                        cctx,
+                        Severity,
+                        merged["severity"],
+                        "severity",
+                        _line_of(raw, "severity", cctx.line),
+                    ),
+                    gateway=GatewaySpec.from_mapping(merged["gateway"]),
+                    command=_str_list(cctx, merged["command"], "command", _line_of(raw, "command")),
+                    exit_code=ex.get("exit_code"),
+                    output_excludes=_str_list(
+                        cctx, ex.get("output_excludes", []), "expect.output_excludes", _line_of(ex)
+                    ),
+                    title=merged.get("title"),
+                    refs=_str_list(cctx, merged.get("refs", []), "refs", _line_of(raw, "refs")),
+                    source=f"{path}:{_line_of(raw)}",
+                )
+            )
+    return out

@@ -170,6 +170,9 @@ class Case:
     until: str | None = None
     source: str = ""  # file:line where the case (or its matrix) is defined
 
+    def expected_dict(self) -> dict[str, Any]:
+        return self.expect.as_dict()
+
     @property
     def locality(self) -> str:
         if self.connection.forwarded_for is None:

@@ -20,9 +20,12 @@ from conformance.differential import differences
 from conformance.loader import (
     Baseline,
     CaseFileError,
+    CliCase,
     load_baseline,
     load_cases,
+    load_cli_cases,
     packaged_case_paths,
+    packaged_cli_case_paths,
 )
 from conformance.model import Case, Severity
 from conformance.netns import Netns, NetnsUnavailable
@@ -33,6 +36,8 @@ from conformance.targetspec import TargetRequest, make_target, parse_version
 from conformance.verdict import judge, render_failure
 
 CASE_FIXTURE = "conformance_case"
+CLI_FIXTURE = "conformance_cli_case"
+CLI_TIMEOUT_S = 90.0
 LOG_TAIL_LINES = 20
 STASH_KEY = pytest.StashKey["ConformanceSession"]()
 
@@ -177,7 +182,8 @@ class ConformanceSession:
         ]
         self.baseline_paths = [Path(p) for p in _opt(config, "baseline") or ()]
         self._cases: list[Case] | None = None
-        self.by_id: dict[str, Case] = {}
+        self.cli_cases: list[CliCase] = []
+        self.by_id: dict[str, Case | CliCase] = {}
         self.baselines: list[Baseline] = []
         self.target: Target | None = None
         self.target_error: str | None = None
@@ -203,8 +209,22 @@ class ConformanceSession:
         if self._cases is None:
             try:
                 cases = load_cases([*packaged_case_paths(), *self.extra_case_paths])
-                by_id = {c.id: c for c in cases}
+                self.cli_cases = load_cli_cases(packaged_cli_case_paths())
+                by_id: dict[str, Case | CliCase] = {c.id: c for c in cases}
+                by_id.update({c.id: c for c in self.cli_cases})
                 self.baselines = [load_baseline(p, by_id) for p in self.baseline_paths]
+                info = [
+                    e
+                    for b in self.baselines
+                    for e in b.entries.values()
+                    if by_id[e.id].severity is Severity.INFO
+                ]
+                if info:
+                    raise CaseFileError(
+                        f"{info[0].source}: {info[0].id!r} is an info case, which "
+                        "never fails: a strict-xfail baseline entry would only "
+                        "ever report it as stale"
+                    )
             except CaseFileError as exc:
                 # A clean one-line stop: the message already names file, line and problem.
                 pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
@@ -288,21 +308,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if CASE_FIXTURE not in metafunc.fixturenames:
+    fixture = next((f for f in (CASE_FIXTURE, CLI_FIXTURE) if f in metafunc.fixturenames), None)
+    if fixture is None:
         return
     session: ConformanceSession = metafunc.config.stash[STASH_KEY]
+    handshake_cases = session.cases  # loads the CLI cases and baselines too
+    cases = handshake_cases if fixture == CASE_FIXTURE else session.cli_cases
     only = set(_opt(metafunc.config, "conformance_cases") or ())
-    unknown = only - {c.id for c in session.cases}
+    unknown = only - set(session.by_id)
     if unknown:
         pytest.exit(
             f"conformance: no case has the id {sorted(unknown)[0]!r}",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
     params = []
-    for case in session.cases:
+    for case in cases:
         if only and case.id not in only:
             continue
-        marks = [getattr(pytest.mark, m) for m in case.markers]
+        marks = [getattr(pytest.mark, m) for m in getattr(case, "markers", ())]
         known = session.known_failure(case.id)
         if known is not None:
             marks.append(
@@ -311,7 +334,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 )
             )
         params.append(pytest.param(case, id=case.id, marks=marks))
-    metafunc.parametrize(CASE_FIXTURE, params)
+    metafunc.parametrize(fixture, params)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -411,6 +434,55 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
 
 
+def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) -> None:
+    """The body of every generated CLI test: the release's own command, judged by its output."""
+    target = session.get_target()
+    try:
+        endpoint = target.endpoint(case.gateway)
+        values = {
+            "token": endpoint.token or "",
+            "password": endpoint.password or "",
+            "port": str(endpoint.loopback.port if endpoint.loopback else ""),
+        }
+        args = [part.format(**values) for part in case.command]
+        run = target.run_cli(case.gateway, args, CLI_TIMEOUT_S)
+    except CaseNotApplicable as exc:
+        _record(item, None, f"skipped: {exc}", target)
+        pytest.skip(str(exc))
+    except TargetUnavailable as exc:
+        session.target_error = f"conformance target unavailable: {exc}"
+        pytest.exit(session.target_error, returncode=3)
+    # Secrets never reach reports or logs.
+    shown = " ".join(case.command)
+    output = run.output
+    for secret in (endpoint.token, endpoint.password):
+        if secret:
+            output = output.replace(secret, "***")
+    problems = []
+    if run.exit_code is None:
+        problems.append(f"`openclaw {shown}` did not finish within {CLI_TIMEOUT_S:g}s")
+    elif case.exit_code is not None and run.exit_code != case.exit_code:
+        problems.append(f"exit code {run.exit_code} != expected {case.exit_code}")
+    lowered = output.lower()
+    for text in case.output_excludes:
+        if text.lower() in lowered:
+            line = next(ln for ln in output.splitlines() if text.lower() in ln.lower())
+            problems.append(f"output reports {text!r}: {line.strip()[:160]}")
+    observed = {
+        "exit_code": run.exit_code,
+        "seconds": round(run.seconds, 2),
+        "output_tail": output.splitlines()[-15:],
+    }
+    message = "; ".join(problems)
+    _record(item, observed, message, target)
+    if problems:
+        tail = "\n".join("  " + ln for ln in output.rstrip().splitlines()[-25:])
+        raise CaseMismatch(
+            f"{case.id}: {message}\n`openclaw {shown}` output (tail):\n{tail}\n"
+            f"refs: {', '.join(case.refs)}"
+        )
+
+
 def _check_version_window(case: Case, target: Target) -> None:
     version = parse_version(target.version)
     if version is None:
@@ -466,7 +538,7 @@ class ConformanceReporter:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if "test_handshake" not in report.nodeid:
+        if "test_handshake" not in report.nodeid and "test_cli" not in report.nodeid:
             return
         case_id = _case_id_from_nodeid(report.nodeid)
         # The xdist controller collects too, so `cases` is loaded on both sides.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.loader import CliCase
 from conformance.model import Case
 
 SCHEMA = "openclaw-conformance/report/v1"
@@ -15,7 +16,7 @@ OUTCOMES = ("passed", "failed", "xfailed", "xpassed", "skipped", "error")
 
 @dataclass
 class CaseRecord:
-    case: Case
+    case: Case | CliCase
     outcome: str
     observed: dict[str, Any] | None = None
     message: str = ""
@@ -30,7 +31,7 @@ class CaseRecord:
             "severity": self.case.severity.value,
             "refs": list(self.case.refs),
             "outcome": self.outcome,
-            "expected": self.case.expect.as_dict(),
+            "expected": self.case.expected_dict(),
             "observed": self.observed,
             "message": self.message,
             "duration_s": round(self.duration_s, 4),

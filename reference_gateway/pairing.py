@@ -232,15 +232,17 @@ def ensure_device_token(
         return state, None
     if not scopes_allow(requested, device.approved_scopes, implied=implied):
         return state, None
-    if not requested and not mint_empty:
-        return state, None  # K1-K3: 3.13 mints nothing for an empty scope list
     existing = device.tokens.get(role)
     if (
         existing is not None
         and existing.revoked_at_ms is None
         and scopes_allow(requested, existing.scopes, implied=implied)
     ):
+        # An empty request is covered by any token: 3.13 hands the existing one back (observed
+        # on real 2026.3.13: a device paired with five scopes reconnecting with no scopes field).
         return state, existing
+    if not requested and not mint_empty:
+        return state, None  # K1-K3: 3.13 *mints* nothing for an empty scope list
     token = mint_token(role, requested, now_ms, entropy)
     if existing is not None:
         token = replace(token, created_at_ms=existing.created_at_ms, rotated_at_ms=now_ms)

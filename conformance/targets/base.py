@@ -59,6 +59,16 @@ class Endpoint:
     remote_unavailable: str | None = None  # why `remote` is None although a namespace exists
 
 
+@dataclass(frozen=True)
+class CliRun:
+    """One run of the release's own `openclaw` command."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None  # None: killed at the timeout
+    output: str  # stdout and stderr, interleaved as written
+    seconds: float
+
+
 class Target(abc.ABC):
     """A source of gateways: the reference, an npm release, a container or a URL."""
 
@@ -80,6 +90,11 @@ class Target(abc.ABC):
 
     def check_case(self, case: Case) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise CaseNotApplicable when this target must not run this case at all."""
+
+    def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
+        """Run `openclaw ARGS` as a user on the gateway host would, against the gateway of this
+        spec. Targets that ship no CLI raise CaseNotApplicable."""
+        raise CaseNotApplicable(f"the {self.kind} target ships no openclaw CLI")
 
     @abc.abstractmethod
     def close(self) -> None:

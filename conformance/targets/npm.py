@@ -33,6 +33,7 @@ from conformance import node as provisioning
 from conformance.gatewayconfig import GatewaySpec
 from conformance.targets.base import (
     CaseNotApplicable,
+    CliRun,
     Endpoint,
     SocketFactory,
     Target,
@@ -266,6 +267,36 @@ class NpmTarget(Target):
             self._gateways[spec] = gw
             assert gw.endpoint is not None
             return gw.endpoint
+
+    def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
+        """`openclaw ARGS` of this release, with the gateway's own HOME, state dir and config (a
+        user on the gateway host), inside the namespace when there is one."""
+        self.endpoint(spec)
+        node, package = self._provision()
+        gw = self._gateways[spec]
+        argv = [str(node), str(provisioning.entry_point(package)), *args]
+        if self.netns is not None:
+            argv = self.netns.wrap(argv)
+        env = self._environment(node, gw.workdir, gw.port, spec)
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            argv, cwd=gw.workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+            code: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            code = None
+        return CliRun(
+            argv=tuple(args),
+            exit_code=code,
+            output=out.decode("utf-8", "replace"),
+            seconds=time.monotonic() - started,
+        )
 
     def close(self) -> None:
         """Stop every process group started, then remove the folders. Idempotent, Ctrl-C safe."""

@@ -1,0 +1,16 @@
+"""The release's own CLI against the gateway under test (npm and container targets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.loader import CliCase
+from conformance.plugin import ConformanceSession, run_cli_case
+
+
+def test_cli(
+    conformance_cli_case: CliCase,
+    conformance_session: ConformanceSession,
+    request: pytest.FixtureRequest,
+) -> None:
+    run_cli_case(conformance_cli_case, conformance_session, request.node)
