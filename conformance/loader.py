@@ -678,8 +678,14 @@ class Baseline:
     path: Path
 
 
-def load_baseline(path: Path | str, known_ids: Iterable[str] | None = None) -> Baseline:
+def load_baseline(
+    path: Path | str, known_ids: Iterable[str] | None = None, _seen: tuple[Path, ...] = ()
+) -> Baseline:
+    """A baseline; `extends: other.yaml` (relative to this file) takes that file's entries first,
+    so a release that departs like its emulation lists only what differs."""
     path = Path(path)
+    if path.resolve() in _seen:
+        raise CaseFileError(f"{path}: baseline extends itself (through {_seen[-1]})")
     data = _read_yaml(path)
     ctx = _Ctx(path, 1, "baseline")
     if data is None:
@@ -688,7 +694,7 @@ def load_baseline(path: Path | str, known_ids: Iterable[str] | None = None) -> B
         ctx,
         data,
         "baseline",
-        ("schema", "target", "entries", "notes"),
+        ("schema", "target", "entries", "notes", "extends"),
         required=("schema", "target", "entries"),
     )
     if data["schema"] != BASELINE_SCHEMA:
@@ -700,11 +706,18 @@ def load_baseline(path: Path | str, known_ids: Iterable[str] | None = None) -> B
         raise ctx.fail("entries: must be a list", _line_of(data, "entries"))
     known = set(known_ids) if known_ids is not None else None
     entries: dict[str, BaselineEntry] = {}
+    if "extends" in data:
+        parent = path.parent / str(data["extends"])
+        if not parent.exists():
+            raise ctx.fail(f"extends: no such baseline {parent}", _line_of(data, "extends"))
+        entries.update(load_baseline(parent, known, (*_seen, path.resolve())).entries)
+    own: set[str] = set()
     for raw in data["entries"]:
         ectx = _Ctx(path, _line_of(raw), "baseline entry")
         _expect_keys(ectx, raw, "entry", ("id", "reason", "refs"), required=("id", "reason"))
-        if raw["id"] in entries:
+        if raw["id"] in own:
             raise ectx.fail(f"duplicate entry for {raw['id']!r}")
+        own.add(raw["id"])
         if known is not None and raw["id"] not in known:
             raise ectx.fail(f"unknown case id {raw['id']!r} (no loaded case has it)")
         if not isinstance(raw["reason"], str) or not raw["reason"].strip():

@@ -11,6 +11,7 @@ import atexit
 import json
 import os
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ _OPTIONS: list[tuple[str, str, str, Any, str]] = [
         "baseline",
         "args",
         [],
-        "baseline file of known failures: they run as strict xfail; repeatable",
+        "baseline file of known failures (strict xfail), or `auto` for the packaged baseline "
+        "of the --gateway target; repeatable",
     ),
     (
         "--differential",
@@ -180,7 +182,7 @@ class ConformanceSession:
         self.extra_case_paths = [Path(p) for p in config.getoption("cases") or ()] or [
             Path(str(config.rootpath)) / p for p in config.getini("cases")
         ]
-        self.baseline_paths = [Path(p) for p in _opt(config, "baseline") or ()]
+        self.baseline_paths = [self._baseline_path(p) for p in _opt(config, "baseline") or ()]
         self._cases: list[Case] | None = None
         self.cli_cases: list[CliCase] = []
         self.by_id: dict[str, Case | CliCase] = {}
@@ -202,6 +204,20 @@ class ConformanceSession:
         # pytest_unconfigure normally stops everything; this also covers an interpreter that
         # exits through a path that skips it.
         atexit.register(self.close)
+
+    def _baseline_path(self, value: str) -> Path:
+        """`auto`: the packaged baseline named after the target (`openclaw@2026.3.13.yaml`)."""
+        if value != "auto":
+            return Path(value)
+        name = self.request.gateway
+        path = Path(str(resources.files("conformance.cases.baselines") / f"{name}.yaml"))
+        if self.request.url or self.request.image or not path.exists():
+            raise pytest.UsageError(
+                f"conformance: --baseline auto: no packaged baseline for {name!r} (packaged: "
+                + ", ".join(sorted(p.name for p in path.parent.glob("*@*.yaml")))
+                + ")"
+            )
+        return path
 
     @property
     def cases(self) -> list[Case]:
@@ -345,12 +361,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.extra_keyword_matches.update(case.refs)
 
 
-def _case_of(item: pytest.Item) -> Case | None:
+def _case_of(item: pytest.Item) -> Case | CliCase | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
-    case = callspec.params.get(CASE_FIXTURE)
-    return case if isinstance(case, Case) else None
+    case = callspec.params.get(CASE_FIXTURE) or callspec.params.get(CLI_FIXTURE)
+    return case if isinstance(case, Case | CliCase) else None
 
 
 @pytest.fixture(scope="session")
@@ -408,6 +424,9 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         ) from None
     if obs.outcome.protocol and target.protocol is None:
         target.protocol = obs.outcome.protocol
+    error = obs.outcome.error
+    request_id = error.details.get("requestId") if error else None
+    target.note(case, obs.device_id, request_id if isinstance(request_id, str) else None)
     differential = None
     if session.differential_profile:
         ref_obs, why = session.reference_observation(case)
@@ -536,6 +555,7 @@ class ConformanceReporter:
 
     def __init__(self, state: ConformanceSession) -> None:
         self.state = state
+        self.cleanup_lines: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "test_handshake" not in report.nodeid and "test_cli" not in report.nodeid:
@@ -571,6 +591,8 @@ class ConformanceReporter:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.state.target is not None:
+            self.cleanup_lines = self.state.target.finish()
         run = self.state.report
         if not run.records:
             return
@@ -616,3 +638,5 @@ class ConformanceReporter:
             tr.write_line(f"report: {self.state.report_path}")
         if self.state.netns_error:
             tr.write_line(f"remote cases skipped: {self.state.netns_error}")
+        for line in self.cleanup_lines:
+            tr.write_line(line)

@@ -91,6 +91,14 @@ class Target(abc.ABC):
     def check_case(self, case: Case) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise CaseNotApplicable when this target must not run this case at all."""
 
+    def note(self, case: Case, device_id: str | None, request_id: str | None) -> None:  # noqa: B027
+        """What a case left on the gateway: the device it sent, the pending request it made."""
+
+    def finish(self) -> list[str]:
+        """Session end, before the summary: undo what the run left behind where that is ours
+        to undo; one line per thing done or not done."""
+        return []
+
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """Run `openclaw ARGS` as a user on the gateway host would, against the gateway of this
         spec. Targets that ship no CLI raise CaseNotApplicable."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from conformance.cleanup import cleanup_pairings
 from conformance.gatewayconfig import ControlUi, GatewaySpec
 from conformance.model import Case, DeviceState
 from conformance.process import wait_ready
@@ -59,6 +61,8 @@ class UrlTarget(Target):
         )
         self._vantage = Vantage(self.host, self.port)
         self.allow_pairing = allow_pairing
+        self._devices: set[str] = set()
+        self._requests: set[str] = set()
 
     def prepare(self) -> None:
         # Unreachable is a session-level fact: raised once, reported once.
@@ -100,6 +104,23 @@ class UrlTarget(Target):
             token=self.token,
             password=self.password,
             remote_peer_ip=None,
+        )
+
+    def note(self, case: Case, device_id: str | None, request_id: str | None) -> None:
+        if device_id:
+            self._devices.add(device_id)
+        if request_id:
+            self._requests.add(request_id)
+
+    def finish(self) -> list[str]:
+        """Leave the gateway as we found it: remove the devices our cases paired, reject the
+        pending requests they created. Says what it could not undo."""
+        if not self._devices and not self._requests:
+            return []
+        return asyncio.run(
+            cleanup_pairings(
+                self._vantage, self.token, self.password, set(self._devices), set(self._requests)
+            )
         )
 
     def close(self) -> None:
