@@ -33,6 +33,18 @@ def _image(args: argparse.Namespace) -> int:
     return image.main(args.rest)
 
 
+def _matrix(args: argparse.Namespace) -> int:
+    from conformance import compat
+
+    return compat.main(args.rest)
+
+
+def _bisect(args: argparse.Namespace) -> int:
+    from conformance import bisect
+
+    return bisect.main(args.rest)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="openclaw-conformance",
@@ -43,6 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("cases", help="list the cases of the matrix")
     p.add_argument("--cases", action="append", default=[], help="extra case file or folder")
     p.set_defaults(func=_cases)
+    p = sub.add_parser(
+        "matrix", help="run several targets, render a case x target table", add_help=False
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_matrix)
+    p = sub.add_parser(
+        "bisect", help="find the release where a case's outcome changed", add_help=False
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_bisect)
     p = sub.add_parser("image", help="container images (image build openclaw@VERSION)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_image)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest import junitxml
 
 from conformance.differential import differences
 from conformance.loader import (
@@ -597,7 +598,7 @@ class ConformanceReporter:
         if not run.records:
             return
         run.duration_s = time.monotonic() - self.state.started
-        xml = getattr(session.config, "_xml", None)
+        xml = session.config.stash.get(junitxml.xml_key, None)
         if xml is not None:
             # JUnit consumers see which gateway produced these results.
             xml.add_global_property("conformance_target", run.target_name)

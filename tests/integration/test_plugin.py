@@ -113,3 +113,42 @@ def test_options_mirrored_as_ini(tmp_path: Path, flag: str) -> None:
     assert "missing scope: operator.read" in run.output
     data = json.dumps(run.report)
     assert "operator.read" in data
+
+
+def test_junit_carries_the_target(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    run = run_matrix(
+        tmp_path,
+        "--gateway",
+        "reference@2026.3.13",
+        "--conformance-case",
+        SEED_CASE,
+        f"--junitxml={junit}",
+    )
+    assert run.outcomes() == {SEED_CASE: "failed"}
+    import xml.etree.ElementTree as ET
+
+    props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
+    assert props["conformance_target"] == "reference@2026.3.13"
+    assert props["conformance_target_kind"] == "reference"
+    assert props["conformance_target_version"] == "2026.3.13"
+    assert props["conformance_target_protocol"] == "3"
+
+
+def test_differential_lists_the_cases_that_differ(tmp_path: Path) -> None:
+    run = run_matrix(
+        tmp_path,
+        "--gateway",
+        "reference@2026.3.13",
+        "--differential",
+        "current",
+        "-m",
+        "auth_token and locality_loopback and device_none",
+    )
+    diff = json.loads((tmp_path / "report.differential.json").read_text())
+    assert diff["schema"] == "openclaw-conformance/differential/v1"
+    # the seed bug is a difference between the two profiles; the report names its fields
+    assert SEED_CASE in diff["differing"]
+    row = next(r for r in diff["cases"] if r["id"] == SEED_CASE)
+    assert any(line.startswith("scopes: ") for line in row["differs"])
+    assert "differential against the reference (current)" in run.output
