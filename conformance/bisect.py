@@ -107,17 +107,26 @@ def probe(case_id: str, version: str, workdir: Path) -> Probe:
 
 
 def bisect(
-    case_id: str, good: str, bad: str, *, prereleases: bool = False, progress=print
+    case_id: str,
+    good: str,
+    bad: str,
+    *,
+    prereleases: bool = False,
+    progress=print,
+    versions: list[str] | None = None,
+    run_probe=probe,
 ) -> tuple[list[Probe], Probe, Probe, int]:
     """Returns (probes in the order run, last release like good, first release unlike it,
-    number of candidate releases)."""
-    candidates = between(published_versions(progress), good, bad, prereleases=prereleases)
+    number of candidate releases). `versions` and `run_probe` replace the registry and the
+    child pytest run (tests)."""
+    published = versions if versions is not None else published_versions(progress)
+    candidates = between(published, good, bad, prereleases=prereleases)
     progress(f"{len(candidates)} releases from {good} to {bad}: {', '.join(candidates)}")
     probes: list[Probe] = []
     with tempfile.TemporaryDirectory(prefix="occ-bisect-") as tmp:
 
         def run(version: str) -> Probe:
-            p = probe(case_id, version, Path(tmp))
+            p = run_probe(case_id, version, Path(tmp))
             probes.append(p)
             progress(p.describe())
             return p

@@ -84,10 +84,16 @@ class RunReport:
         }
 
     def write(self, path: Path) -> None:
-        """The v1 report at `path`; a differential run also writes `<path stem>.differential.json`
-        beside it, so the v1 schema stays exactly as documented."""
+        """The v1 report at `path`, its Markdown and HTML renderings beside it (`.md`, `.html`);
+        a differential run also writes `<path stem>.differential.json`, so the v1 schema stays
+        exactly as documented."""
+        from conformance import render
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
+        data = self.as_dict()
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        path.with_suffix(".md").write_text(render.run_markdown(data), encoding="utf-8")
+        path.with_suffix(".html").write_text(render.run_html(data), encoding="utf-8")
         diff = self.differential()
         if diff is not None:
             side = path.with_name(path.stem + ".differential.json")

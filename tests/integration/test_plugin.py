@@ -35,6 +35,11 @@ def test_report_schema_and_case_ids(tmp_path: Path) -> None:
     assert "openclaw/openclaw#49180" in case["refs"]
     assert set(case["observed"]) >= {"accepted", "scopes", "reported_scopes", "error", "close_code"}
     assert case["observed"]["scopes"] == sorted(case["expected"]["scopes"])
+    # the Markdown and HTML renderings of the same data sit beside the JSON
+    md = (tmp_path / "report.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert SEED_CASE in md and SEED_CASE in html
+    assert html.count('class="case"') == 1
 
 
 def test_markers_select_by_axis(tmp_path: Path) -> None:
