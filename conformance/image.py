@@ -62,7 +62,9 @@ def _docker(*args: str, timeout: float = DOCKER_TIMEOUT_S) -> subprocess.Complet
             ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
         )
     except FileNotFoundError as exc:
-        raise ImageBuildError("the docker CLI is not installed (see scripts/ensure-docker)") from exc
+        raise ImageBuildError(
+            "the docker CLI is not installed (see scripts/ensure-docker)"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise ImageBuildError(f"`docker {' '.join(args)}` timed out after {timeout:.0f} s") from exc
 
@@ -190,8 +192,9 @@ def assemble_rootfs(staging: Path, node: Path, release_root: Path) -> None:
     if certs.is_file():
         (etc / "ssl" / "certs").mkdir(parents=True, exist_ok=True)
         shutil.copy2(certs, etc / "ssl" / "certs" / "ca-certificates.crt")
-    for d, mode in (("tmp", 0o1777), ("root", 0o700), ("home/node", 0o755), ("dev", 0o755),
-                    ("proc", 0o755), ("sys", 0o755), ("usr/bin", 0o755), ("opt", 0o755)):  # fmt: skip
+    folders = {"tmp": 0o1777, "root": 0o700, "home/node": 0o755, "dev": 0o755, "proc": 0o755,
+               "sys": 0o755, "usr/bin": 0o755, "opt": 0o755}  # fmt: skip
+    for d, mode in folders.items():
         (staging / d).mkdir(parents=True, exist_ok=True)
         (staging / d).chmod(mode)
     with contextlib.suppress(OSError):
@@ -257,7 +260,9 @@ def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
         tar_err.seek(0)
         tar_msg = tar_err.read().decode(errors="replace").strip()
     if tar.returncode != 0:
-        raise ImageBuildError(f"tar of the root filesystem failed (exit {tar.returncode}): {tar_msg}")
+        raise ImageBuildError(
+            f"tar of the root filesystem failed (exit {tar.returncode}): {tar_msg}"
+        )
     if imported.returncode != 0:
         raise ImageBuildError(
             f"docker import failed (exit {imported.returncode}): "

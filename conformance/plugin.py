@@ -93,7 +93,7 @@ _OPTIONS: list[tuple[str, str, str, Any, str]] = [
         "gateway_image",
         "string",
         None,
-        "test a gateway container image (not yet supported)",
+        "test a gateway container image (e.g. one built by `openclaw-conformance image build`)",
     ),
     (
         "--gateway-cache",
@@ -207,12 +207,17 @@ class ConformanceSession:
         atexit.register(self.close)
 
     def _baseline_path(self, value: str) -> Path:
-        """`auto`: the packaged baseline named after the target (`openclaw@2026.3.13.yaml`)."""
+        """`auto`: the packaged baseline named after the release under test
+        (`openclaw@2026.3.13.yaml`, `reference@2026.3.13.yaml`); for an image, after the
+        release its tag names (`...:2026.9.6` -> `openclaw@2026.9.6`)."""
         if value != "auto":
             return Path(value)
         name = self.request.gateway
+        if self.request.image:
+            tag = self.request.image.rsplit(":", 1)[-1] if ":" in self.request.image else ""
+            name = f"openclaw@{tag}"
         path = Path(str(resources.files("conformance.cases.baselines") / f"{name}.yaml"))
-        if self.request.url or self.request.image or not path.exists():
+        if self.request.url or not path.exists():
             raise pytest.UsageError(
                 f"conformance: --baseline auto: no packaged baseline for {name!r} (packaged: "
                 + ", ".join(sorted(p.name for p in path.parent.glob("*@*.yaml")))

@@ -37,10 +37,9 @@ def make_target(
     req: TargetRequest, *, netns: Netns | None, progress: Callable[[str], None]
 ) -> Target:
     if req.image:
-        raise TargetUnavailable(
-            "--gateway-image is not yet supported: the container target is not built yet "
-            "(use --gateway reference, reference@<profile> or --gateway-url)"
-        )
+        from conformance.targets.container import ContainerTarget
+
+        return ContainerTarget(req.image, progress=progress, cache_dir=req.cache_dir)
     if req.url:
         from conformance.targets.url import UrlTarget
 

@@ -1,0 +1,816 @@
+"""The container target: real OpenClaw gateways in Docker containers, through testcontainers.
+
+`--gateway-image IMAGE` takes the official image (`ghcr.io/openclaw/openclaw:<version>`, pulled
+where a registry is reachable) or one built locally by `openclaw-conformance image build` (an
+image of ours that is missing is built on the spot). The image's own entrypoint/command runs the
+gateway; everything else comes from the environment and a mounted folder, as with the official
+image: `OPENCLAW_CONFIG_PATH` (the hermetic config), `OPENCLAW_STATE_DIR`, `HOME`, `TMPDIR`,
+`OPENCLAW_GATEWAY_PORT` and the same quiet switches as the npm target.
+
+One container per distinct GatewaySpec, on a Docker bridge network. One container serves both
+localities:
+- **remote**: the harness dials the container's bridge address directly; the gateway sees the
+  bridge gateway (the host's address on that bridge) as the peer, which is
+  `Endpoint.remote_peer_ip` and what the symbolic `remote-peer` trusted proxy renders to;
+- **loopback**: a socket created inside the container's network namespace
+  (`/proc/<container pid>/ns/net`, joined with setns in a short-lived thread) dials 127.0.0.1.
+OpenClaw refuses a non-loopback bind without auth, so an auth-none gateway listens on loopback
+only and has no remote vantage (`Endpoint.remote_unavailable` says so).
+
+Which bridge: by default (`network=None`) the target creates its own bridge network in
+198.19.<k>.0/24 (the benchmarking range, like the netns of the other targets; 198.18.x is theirs)
+and removes it at close. Docker's default bridge (`network="bridge"`, 172.17.0.0/16) works too,
+but its addresses are private (RFC 1918), and 2026.9.6 treats a private peer differently from a
+public one: it accepts the gateway-host Origin (`http://172.17.0.x:18789`) from a non-local
+Control UI, which a non-private remote peer is refused (K9). Two packaged cases
+(`token.remote.origin-gateway.unpaired.control-ui`,
+`trusted-proxy.proxied.no-device.control-ui.gateway-origin`) then fail on the default bridge only.
+
+No container outlives the session: each is labelled with this session (pid and its start time)
+and this target, `close()` removes them (also at exit, and after Ctrl-C through the plugin's
+unconfigure), and a new session first removes labelled containers whose session has died.
+testcontainers' own reaper (Ryuk) is disabled: its image cannot be pulled everywhere.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import contextlib
+import ctypes
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance import image as images
+from conformance import node as provisioning
+from conformance.gatewayconfig import REMOTE_PEER_PROXY, GatewaySpec
+from conformance.targets.base import (
+    CaseNotApplicable,
+    CliRun,
+    Endpoint,
+    SocketFactory,
+    Target,
+    TargetUnavailable,
+    Vantage,
+)
+from conformance.targets.npm import QUIET_ENV, _NotReady, _probe, _run
+
+START_TIMEOUT_S = 90.0  # create to ready; 9.6 needs ~6-10 s on 2 cores, this only bounds hangs
+ATTEMPT_TIMEOUT_S = 5.0  # one readiness handshake
+STOP_TIMEOUT_S = 30.0  # one `docker rm -f`
+LOG_TAIL_LINES = 40
+GATEWAY_PORT = 18789  # inside the container's own network namespace, so never a conflict
+MOUNT = "/openclaw-conformance"  # the per-gateway folder inside the container
+WORKDIR_PREFIX = "openclaw-container-"  # host temp folders, one per gateway
+CACHE_MOUNT = "/openclaw-conformance-cache"  # shared per image: node's compile cache
+
+LABEL_SESSION = "openclaw-conformance.session"  # pid of the harness process
+LABEL_SESSION_START = "openclaw-conformance.session-start"  # its start time (pid reuse)
+LABEL_HOST = "openclaw-conformance.host"  # boot id: pids only mean something on this boot
+LABEL_TARGET = "openclaw-conformance.target"  # one ContainerTarget instance
+LABEL_SPEC = "openclaw-conformance.spec"
+
+OWN_SUBNET_PREFIX = "198.19"  # own networks: 198.19.<k>.0/24, k in 1..250
+
+CLONE_NEWNET = 0x40000000
+_VERSION_TAG = re.compile(r"^v?(\d{4}\.\d{1,2}\.\d{1,2}(?:[-+][0-9A-Za-z.+-]+)?)$")
+
+
+class ContainerStartError(RuntimeError):
+    """One gateway config failed to start in a container; message has the log tail.
+
+    Not a TargetUnavailable: another config of the same image may start fine.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# sessions and leftovers
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return socket.gethostname()
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a process in clock ticks since boot, or None if it does not run.
+
+    A zombie (killed, not reaped yet by its parent) counts as not running.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # state, ppid, ...; starttime is field 22
+    if fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+def _session_alive(pid: int, start: str | None) -> bool:
+    """Whether the session that labelled a container still runs (same pid, same start time)."""
+    if Path("/proc").is_dir():
+        current = _process_start(pid)
+        return current is not None and (not start or current == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def session_labels() -> dict[str, str]:
+    pid = os.getpid()
+    return {
+        LABEL_SESSION: str(pid),
+        LABEL_SESSION_START: _process_start(pid) or "",
+        LABEL_HOST: _boot_id(),
+    }
+
+
+def sweep_stale(client: Any, progress: provisioning.ProgressFn = print) -> list[str]:
+    """Remove containers left by dead sessions of this harness on this machine; return their ids.
+
+    Only containers labelled by a session on this boot whose process is gone (or whose pid now
+    belongs to another process) are removed: a live session's containers are never touched.
+    """
+    removed: list[str] = []
+    boot = _boot_id()
+    for container in client.containers.list(all=True, filters={"label": LABEL_SESSION}):
+        labels = container.labels or {}
+        if labels.get(LABEL_HOST) != boot:
+            continue
+        try:
+            pid = int(labels.get(LABEL_SESSION, ""))
+        except ValueError:
+            continue
+        if _session_alive(pid, labels.get(LABEL_SESSION_START) or None):
+            continue
+        workdirs = [
+            Path(m["Source"])
+            for m in container.attrs.get("Mounts") or []
+            if m.get("Destination") == MOUNT
+            and Path(m.get("Source") or "/").name.startswith(WORKDIR_PREFIX)
+        ]
+        with contextlib.suppress(Exception):
+            container.remove(force=True, v=True)
+            removed.append(container.id)
+            for workdir in workdirs:  # its hermetic folder, which the dead session left too
+                shutil.rmtree(workdir, ignore_errors=True)
+    networks = 0
+    for network in client.networks.list(filters={"label": LABEL_SESSION}):
+        labels = network.attrs.get("Labels") or {}
+        if labels.get(LABEL_HOST) != boot:
+            continue
+        try:
+            pid = int(labels.get(LABEL_SESSION, ""))
+        except ValueError:
+            continue
+        if _session_alive(pid, labels.get(LABEL_SESSION_START) or None):
+            continue
+        with contextlib.suppress(Exception):
+            network.remove()
+            networks += 1
+    if removed or networks:
+        progress(
+            f"removed {len(removed)} container(s) and {networks} network(s) left by dead "
+            "conformance sessions"
+        )
+    return removed
+
+
+def _host_ipv4_in_use() -> str:
+    with contextlib.suppress(Exception):
+        return subprocess.run(
+            ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10,
+            check=False,
+        ).stdout  # fmt: skip
+    return ""
+
+
+def create_own_network(client: Any, name: str, labels: dict[str, str]) -> Any:
+    """A bridge network in a free 198.19.<k>.0/24; Docker refuses overlapping pools atomically."""
+    import docker
+
+    used = _host_ipv4_in_use()
+    start = os.getpid() % 250
+    last: Exception | None = None
+    for i in range(250):
+        k = (start + i) % 250 + 1
+        subnet, gateway = f"{OWN_SUBNET_PREFIX}.{k}.0/24", f"{OWN_SUBNET_PREFIX}.{k}.1"
+        if f" {OWN_SUBNET_PREFIX}.{k}." in used:
+            continue
+        ipam = docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)]
+        )
+        try:
+            return client.networks.create(name, driver="bridge", ipam=ipam, labels=labels)
+        except docker.errors.APIError as exc:
+            if "overlap" not in str(exc).lower():
+                raise
+            last = exc
+    raise TargetUnavailable(f"no free {OWN_SUBNET_PREFIX}.x.0/24 for a Docker network ({last})")
+
+
+# ---------------------------------------------------------------------------------------------
+# the loopback vantage: a socket inside the container's network namespace
+
+
+def socket_in_netns(ns_path: str, family: int = socket.AF_INET) -> socket.socket:
+    """A TCP socket created inside the network namespace at `ns_path` (e.g. /proc/PID/ns/net).
+
+    The namespace is per thread: a short-lived thread joins it, creates the socket and ends; the
+    socket stays in the namespace it was created in. Needs CAP_SYS_ADMIN (root).
+    """
+    result: dict[str, Any] = {}
+
+    def join_and_create() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(ns_path, os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns({ns_path}): {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            result["sock"] = socket.socket(family, socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the caller's thread
+            result["error"] = exc
+
+    t = threading.Thread(target=join_and_create, name="container-netns", daemon=True)
+    t.start()
+    t.join(10)
+    if "error" in result:
+        raise result["error"]
+    sock = result.get("sock")
+    if not isinstance(sock, socket.socket):
+        raise OSError(f"could not create a socket inside {ns_path}")
+    return sock
+
+
+def netns_connector(ns_path: str, host: str, port: int) -> SocketFactory:
+    """A SocketFactory: a socket inside the namespace at `ns_path`, connected to host:port."""
+
+    def connect(timeout: float) -> socket.socket:
+        sock = socket_in_netns(ns_path)
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return sock
+
+    return connect
+
+
+# ---------------------------------------------------------------------------------------------
+# the target
+
+
+@dataclass
+class _Gateway:
+    spec: GatewaySpec
+    workdir: Path
+    container: Any  # testcontainers DockerContainer
+    start_seconds: float | None = None
+    endpoint: Endpoint | None = None
+    final_tail: list[str] = field(default_factory=list)  # kept after the container is removed
+    removed: bool = False
+
+    @property
+    def docker_container(self) -> Any:
+        return self.container.get_wrapped_container()
+
+    def log_tail(self, n: int = LOG_TAIL_LINES) -> str:
+        if n <= 0:
+            return ""
+        lines = self.final_tail
+        if not self.removed:
+            try:
+                raw = self.docker_container.logs(stdout=True, stderr=True, tail=n)
+                lines = raw.decode("utf-8", "replace").splitlines()
+            except Exception:
+                lines = self.final_tail
+        return "\n".join(lines[-n:])
+
+    def state(self) -> dict[str, Any]:
+        c = self.docker_container
+        c.reload()
+        return c.attrs.get("State") or {}
+
+
+def _network_gateway(attrs: dict[str, Any]) -> str | None:
+    """The host's IPv4 address on a Docker network: the peer its containers see for the host.
+
+    The IPAM config names it when set explicitly; the default bridge often lists only the
+    subnet, so ask the bridge interface itself, and fall back to the subnet's first address,
+    which is what Docker assigns to the bridge by default.
+    """
+    configs = (attrs.get("IPAM") or {}).get("Config") or []
+    for cfg in configs:
+        gw = cfg.get("Gateway")
+        if gw and ":" not in gw:
+            return str(gw)
+    bridge = (attrs.get("Options") or {}).get("com.docker.network.bridge.name")
+    if bridge and shutil.which("ip"):
+        with contextlib.suppress(Exception):
+            out = subprocess.run(
+                ["ip", "-4", "-o", "addr", "show", "dev", bridge],
+                capture_output=True, text=True, timeout=10, check=False,
+            ).stdout  # fmt: skip
+            m = re.search(r"\binet (\d+\.\d+\.\d+\.\d+)/", out)
+            if m:
+                return m.group(1)
+    for cfg in configs:
+        with contextlib.suppress(ValueError, TypeError):
+            net = ipaddress.ip_network(cfg.get("Subnet"), strict=False)
+            if net.version == 4:
+                return str(next(net.hosts()))
+    return None
+
+
+def _safe_label(spec: GatewaySpec) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
+
+
+def _version_from_tag(image: str) -> str | None:
+    ref = image.split("@", 1)[0]
+    tail = ref.rsplit("/", 1)[-1]
+    if ":" not in tail:
+        return None
+    m = _VERSION_TAG.match(tail.rsplit(":", 1)[1])
+    return m.group(1) if m else None
+
+
+class ContainerTarget(Target):
+    """Gateways started from a container image, one container per distinct GatewaySpec."""
+
+    kind = "container"
+
+    def __init__(
+        self,
+        image: str,
+        *,
+        progress: provisioning.ProgressFn = print,
+        cache_dir: str | os.PathLike[str] | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+        command: list[str] | None = None,
+        network: str | None = None,
+    ) -> None:
+        self.image = image
+        self.name = image
+        self.version = _version_from_tag(image)
+        self.progress = progress
+        self.cache_dir = cache_dir
+        self.start_timeout = start_timeout
+        self.command = command  # None: the image's own entrypoint/command runs the gateway
+        self.network = network  # None: a network of our own, created at prepare
+        self._own_network: Any = None
+        self.target_id = uuid.uuid4().hex[:12]
+        self.labels = {**session_labels(), LABEL_TARGET: self.target_id}
+        self.start_times: dict[GatewaySpec, float] = {}  # seconds from create to ready
+        self.bridge_gateway: str | None = None  # the peer address remote clients appear as
+        self._image_user = ""
+        self._image_workdir = images.APP_DIR  # where `node openclaw.mjs` runs (official: /app)
+        self._client: Any = None
+        self._prepared = False
+        self._prepare_error: TargetUnavailable | None = None
+        self._gateways: dict[GatewaySpec, _Gateway] = {}
+        self._failed: dict[GatewaySpec, ContainerStartError] = {}
+        self._all: list[_Gateway] = []  # every container started, including failed ones
+        self._lock = threading.RLock()
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- preparation -------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Docker answers, the image is here (pulled or built if needed), leftovers swept."""
+        with self._lock:
+            if self._prepare_error is not None:
+                raise self._prepare_error
+            if self._prepared:
+                return
+            try:
+                self._prepare()
+            except TargetUnavailable as exc:
+                self._prepare_error = exc
+                raise
+            self._prepared = True
+
+    def _prepare(self) -> None:
+        reason = images.docker_unavailable_reason()
+        if reason:
+            raise TargetUnavailable(f"{self.name}: {reason}")
+        try:
+            import docker
+            import testcontainers.core.container  # noqa: F401 - fail early if missing
+            from testcontainers.core.config import testcontainers_config
+        except ImportError as exc:
+            raise TargetUnavailable(
+                f"{self.name}: the container target needs testcontainers "
+                f"(pip install 'openclaw-conformance[container]'): {exc}"
+            ) from exc
+        # Ryuk's image cannot be pulled without a registry; this target removes its own
+        # containers anyway (close, atexit, and the sweep of dead sessions). An explicit
+        # TESTCONTAINERS_RYUK_DISABLED setting is respected.
+        if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
+            testcontainers_config.ryuk_disabled = True
+        try:
+            self._client = docker.from_env()
+            sweep_stale(self._client, self.progress)
+            img = self._ensure_image()
+            if self.network is None:
+                name = f"openclaw-conformance-{os.getpid()}-{self.target_id[:6]}"
+                self._own_network = create_own_network(self._client, name, self.labels)
+                self.network = name
+                net = self._own_network
+                net.reload()
+            else:
+                net = self._client.networks.get(self.network)
+        except TargetUnavailable:
+            raise
+        except Exception as exc:
+            raise TargetUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        labels = (img.attrs.get("Config") or {}).get("Labels") or {}
+        self.version = (
+            labels.get(images.LABEL_VERSION) or labels.get(images.OCI_VERSION) or self.version
+        )
+        self._image_user = str((img.attrs.get("Config") or {}).get("User") or "")
+        self._image_workdir = str((img.attrs.get("Config") or {}).get("WorkingDir") or "/app")
+        self.bridge_gateway = _network_gateway(net.attrs)
+
+    def _ensure_image(self) -> Any:
+        import docker
+
+        try:
+            return self._client.images.get(self.image)
+        except docker.errors.ImageNotFound:
+            pass
+        repo = self.image.rsplit(":", 1)[0] if ":" in self.image.rsplit("/", 1)[-1] else self.image
+        version = _version_from_tag(self.image)
+        if repo == images.DEFAULT_REPOSITORY and version:
+            # One of ours, not built yet on this machine: build it (no registry involved).
+            try:
+                images.build_image(version, tag=self.image, cache=self.cache_dir,
+                                   progress=self.progress)  # fmt: skip
+            except (images.ImageBuildError, provisioning.ProvisioningError) as exc:
+                raise TargetUnavailable(f"cannot build image {self.image}: {exc}") from exc
+            return self._client.images.get(self.image)
+        self.progress(f"image {self.image} is not here: pulling it...")
+        try:
+            self._client.images.pull(self.image)
+            return self._client.images.get(self.image)
+        except Exception as exc:
+            raise TargetUnavailable(
+                f"image {self.image} is not available locally and cannot be pulled ({exc}); "
+                "without a registry, build one with "
+                "`openclaw-conformance image build openclaw@<version>` and pass "
+                f"--gateway-image {images.DEFAULT_REPOSITORY}:<version>"
+            ) from exc
+
+    # -- Target ------------------------------------------------------------------------------
+
+    def endpoint(self, spec: GatewaySpec) -> Endpoint:
+        with self._lock:
+            if self._closed:
+                raise TargetUnavailable(f"{self.name}: target already closed")
+            running = self._gateways.get(spec)
+            if running is not None and running.endpoint is not None:
+                return running.endpoint
+            if spec in self._failed:  # do not spend another minute per case on a broken config
+                raise self._failed[spec]
+            self.prepare()
+            try:
+                gw = self._start(spec)
+            except ContainerStartError as exc:
+                self._failed[spec] = exc
+                raise
+            self._gateways[spec] = gw
+            assert gw.endpoint is not None
+            return gw.endpoint
+
+    def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
+        """`openclaw ARGS` inside the gateway's container (`docker exec`), with the gateway's own
+        HOME, state dir and config: a user on the gateway host. At the timeout the exec client is
+        killed; what it ran inside dies with the container at close."""
+        self.endpoint(spec)
+        gw = self._gateways[spec]
+        argv = ["docker", "exec", "-w", self._image_workdir]
+        for key, value in self._environment(spec).items():
+            argv += ["-e", f"{key}={value}"]
+        argv += [gw.docker_container.id, "node", f"{provisioning.PACKAGE}.mjs", *args]
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                timeout=timeout, check=False,
+            )  # fmt: skip
+            code: int | None = proc.returncode
+            out = proc.stdout
+        except subprocess.TimeoutExpired as exc:
+            code, out = None, exc.output or b""
+        return CliRun(
+            argv=tuple(args),
+            exit_code=code,
+            output=out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out),
+            seconds=time.monotonic() - started,
+        )
+
+    def close(self) -> None:
+        """Remove every container started (and any left labelled with this target). Idempotent."""
+        with self._lock:
+            self._closed = True
+            gateways, self._all = self._all, []
+            self._gateways.clear()
+            client = self._client
+        if gateways:  # in parallel: `docker rm -f` of 11 containers takes ~7 s one by one
+            with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(self._remove, gateways))
+        if client is not None:
+            # Also what a Ctrl-C between `create` and our bookkeeping may have left behind.
+            with contextlib.suppress(Exception):
+                for c in client.containers.list(
+                    all=True, filters={"label": f"{LABEL_TARGET}={self.target_id}"}
+                ):
+                    with contextlib.suppress(Exception):
+                        c.remove(force=True, v=True)
+            # Our own network, once no container of ours is attached to it any more.
+            with contextlib.suppress(Exception):
+                for n in client.networks.list(
+                    filters={"label": f"{LABEL_TARGET}={self.target_id}"}
+                ):
+                    with contextlib.suppress(Exception):
+                        n.remove()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.close)
+
+    def containers(self) -> list[str]:
+        """Ids of the containers this target runs now (for tests and diagnostics)."""
+        with self._lock:
+            return [gw.docker_container.id for gw in self._all if not gw.removed]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _render_config(
+        self, spec: GatewaySpec, *, token: str | None, password: str | None, bind: str
+    ) -> dict[str, Any]:
+        try:
+            config = spec.to_openclaw_config(
+                token=token,
+                password=password,
+                loopback_ip="127.0.0.1",
+                remote_peer_ip=self.bridge_gateway,
+                bind=bind,
+            )
+        except ValueError as exc:
+            raise CaseNotApplicable(str(exc)) from exc
+        config["gateway"]["port"] = GATEWAY_PORT
+        # Inside the mounted folder (removed at close), not the container's shared /tmp/openclaw.
+        config.setdefault("logging", {})["file"] = f"{MOUNT}/openclaw-file.log"
+        return config
+
+    def _environment(self, spec: GatewaySpec) -> dict[str, str]:
+        # Built from scratch: nothing of the harness's environment reaches the gateway. PATH is
+        # not set: the image's own PATH finds its node.
+        env = {
+            "HOME": f"{MOUNT}/home",
+            "TMPDIR": f"{MOUNT}/tmp",
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "OPENCLAW_STATE_DIR": f"{MOUNT}/state",
+            "OPENCLAW_CONFIG_PATH": f"{MOUNT}/openclaw.json",
+            "OPENCLAW_GATEWAY_PORT": str(GATEWAY_PORT),
+            "NODE_COMPILE_CACHE": f"{CACHE_MOUNT}/node-compile-cache",
+            "NO_COLOR": "1",
+            **QUIET_ENV,
+        }
+        env.update(spec.environment())
+        return env
+
+    def _shared_cache(self) -> Path:
+        """Per image: node's compile cache, shared by this image's containers across runs."""
+        key = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.image)[:120]
+        path = provisioning.cache_dir(self.cache_dir) / "runtime-cache" / "container" / key
+        (path / "node-compile-cache").mkdir(parents=True, exist_ok=True)
+        self._open_up(path)
+        self._open_up(path / "node-compile-cache")
+        return path
+
+    def _open_up(self, path: Path, file: bool = False) -> None:
+        """Let a non-root image user (the official image runs as `node`) use a mounted path."""
+        user = self._image_user.split(":", 1)[0]
+        if user in ("", "root", "0"):
+            return
+        if user.isdigit():
+            with contextlib.suppress(OSError):
+                os.chown(path, int(user), -1)
+                return
+        with contextlib.suppress(OSError):
+            path.chmod(0o644 if file else 0o777)
+
+    def _make_workdir(self, spec: GatewaySpec, config: dict[str, Any]) -> Path:
+        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{_safe_label(spec)}-"))
+        workdir.chmod(0o755)
+        for sub in ("home", "state", "tmp"):
+            (workdir / sub).mkdir()
+            self._open_up(workdir / sub)
+        cfg = workdir / "openclaw.json"
+        cfg.write_text(json.dumps(config, indent=2))
+        cfg.chmod(0o600)
+        self._open_up(cfg, file=True)
+        self._open_up(workdir)
+        return workdir
+
+    def _start(self, spec: GatewaySpec) -> _Gateway:
+        from testcontainers.core.container import DockerContainer
+
+        # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan
+        # without auth", exit 78): such a gateway listens on loopback only.
+        remote_ok = spec.auth != "none"
+        bind = "lan" if remote_ok else "loopback"
+        token = secrets.token_urlsafe(24) if spec.auth == "token" else None
+        password = secrets.token_urlsafe(24) if spec.auth == "password" else None
+        config = self._render_config(spec, token=token, password=password, bind=bind)
+        workdir = self._make_workdir(spec, config)
+
+        container = (
+            DockerContainer(self.image)
+            .with_envs(**self._environment(spec))
+            .with_volume_mapping(str(workdir), MOUNT, "rw")
+            .with_volume_mapping(str(self._shared_cache()), CACHE_MOUNT, "rw")
+            .with_kwargs(
+                labels={**self.labels, LABEL_SPEC: spec.label[:200]},
+                network=self.network,  # explicit: never testcontainers' host-network guess
+            )
+        )
+        if self.command is not None:
+            container.with_command(self.command)
+        started = time.monotonic()
+        gw = _Gateway(spec=spec, workdir=workdir, container=container)
+        try:
+            container.start()
+        except Exception as exc:
+            # A container may exist (created, not started): the target label finds it at close.
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise ContainerStartError(
+                f"{self.name}: cannot start a container for [{spec.label}]: {exc}"
+            ) from exc
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        # Registered before waiting, so Ctrl-C during the wait still removes it (close/atexit).
+        with self._lock:
+            self._all.append(gw)
+        try:
+            endpoint = self._connect_endpoint(gw, spec, remote_ok, token, password, started)
+        except BaseException:
+            self._remove(gw)
+            with self._lock, contextlib.suppress(ValueError):
+                self._all.remove(gw)
+            raise
+        gw.endpoint = endpoint
+        return gw
+
+    def _connect_endpoint(
+        self,
+        gw: _Gateway,
+        spec: GatewaySpec,
+        remote_ok: bool,
+        token: str | None,
+        password: str | None,
+        started: float,
+    ) -> Endpoint:
+        c = gw.docker_container
+        c.reload()
+        pid = int((c.attrs.get("State") or {}).get("Pid") or 0)
+        networks = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+        net = networks.get(self.network) or next(iter(networks.values()), {})
+        ip = net.get("IPAddress") or None
+        peer = net.get("Gateway") or self.bridge_gateway
+        ns_path = f"/proc/{pid}/ns/net"
+        if pid <= 0 or not os.path.exists(ns_path):
+            raise ContainerStartError(
+                f"{self.name}: container for [{spec.label}] has no network namespace to join "
+                f"(pid {pid}; the harness must run as root in the Docker host's pid namespace). "
+                f"Log tail:\n{gw.log_tail()}"
+            )
+        inside = netns_connector(ns_path, "127.0.0.1", GATEWAY_PORT)
+        loopback = Vantage("127.0.0.1", GATEWAY_PORT, connect=inside)
+        remote: Vantage | None = None
+        remote_peer_ip: str | None = None
+        remote_unavailable: str | None = None
+        if not remote_ok:
+            remote_unavailable = (
+                "OpenClaw refuses to listen on a non-loopback address with auth mode none"
+            )
+        elif ip is None:
+            remote_unavailable = f"the container has no address on the {self.network} network"
+        else:
+            remote, remote_peer_ip = Vantage(ip, GATEWAY_PORT), peer
+            if peer != self.bridge_gateway and REMOTE_PEER_PROXY in spec.trusted_proxies:
+                raise ContainerStartError(
+                    f"{self.name}: the config trusts {self.bridge_gateway} as the remote peer, "
+                    f"but the container sees the host as {peer}"
+                )
+
+        hello = self._wait_ready(gw, loopback, token=token, password=password, started=started)
+        gw.start_seconds = time.monotonic() - started
+        self.start_times[spec] = gw.start_seconds
+        payload = hello.get("payload") or {}
+        if hello.get("ok") and self.protocol is None and isinstance(payload.get("protocol"), int):
+            self.protocol = payload["protocol"]
+        self.progress(
+            f"{self.name}: gateway [{spec.label}] ready in container {c.short_id} "
+            f"({ip or 'no bridge address'}) in {gw.start_seconds:.1f} s"
+        )
+        return Endpoint(
+            spec=spec,
+            loopback=loopback,
+            remote=remote,
+            token=token,
+            password=password,
+            remote_peer_ip=remote_peer_ip,
+            log_tail=gw.log_tail,
+            version=self.version,
+            remote_unavailable=remote_unavailable,
+        )
+
+    def _wait_ready(
+        self,
+        gw: _Gateway,
+        vantage: Vantage,
+        *,
+        token: str | None,
+        password: str | None,
+        started: float,
+    ) -> dict[str, Any]:
+        """Handshake until a non-UNAVAILABLE `res` arrives; bounded by `start_timeout`."""
+        deadline = started + self.start_timeout
+        last = "no attempt yet"
+        while True:
+            try:
+                state = gw.state()
+            except Exception as exc:
+                raise ContainerStartError(
+                    f"{self.name}: container for [{gw.spec.label}] vanished while starting: {exc}"
+                ) from exc
+            if state.get("Status") not in ("created", "running"):
+                raise ContainerStartError(
+                    f"{self.name}: gateway [{gw.spec.label}] exited with code "
+                    f"{state.get('ExitCode')} before it was ready ({last}). Log tail:\n"
+                    f"{gw.log_tail()}"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ContainerStartError(
+                    f"{self.name}: gateway [{gw.spec.label}] not ready after "
+                    f"{self.start_timeout:.0f} s (last attempt: {last}). Log tail:\n"
+                    f"{gw.log_tail()}"
+                )
+            attempt = min(ATTEMPT_TIMEOUT_S, remaining)
+            pause = 0.25
+            try:
+                sock = vantage.connect(attempt) if vantage.connect is not None else None
+                return _run(
+                    _probe(vantage.url, token=token, password=password, sock=sock, timeout=attempt)
+                )
+            except _NotReady as exc:
+                last, pause = str(exc), exc.retry_after_s
+            except Exception as exc:
+                # Refused while starting, reset, closed before the challenge ...: "not yet".
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+
+    def _remove(self, gw: _Gateway) -> None:
+        """Keep the log tail, remove the container and its volumes, then the folder."""
+        if not gw.removed:
+            with contextlib.suppress(Exception):
+                raw = gw.docker_container.logs(stdout=True, stderr=True, tail=200)
+                gw.final_tail = raw.decode("utf-8", "replace").splitlines()
+            with contextlib.suppress(Exception):
+                gw.docker_container.remove(force=True, v=True)
+            with contextlib.suppress(Exception):
+                gw.container.get_docker_client().client.close()
+            gw.removed = True
+        shutil.rmtree(gw.workdir, ignore_errors=True)
