@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -54,6 +55,15 @@ async def _run(args: argparse.Namespace, data: dict[str, object]) -> int:
     return 0
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -67,10 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         get_profile(args.profile)
-        load_config(data, os.environ)
+        config = load_config(data, os.environ)
     except (ConfigError, ValueError) as exc:
         print(f"[gateway] {exc}", file=sys.stderr, flush=True)
         return 1
+    if config.auth_mode == "none" and not _is_loopback(args.host):
+        # As OpenClaw does (observed on 2026.9.6, exit 78): an unauthenticated gateway listens
+        # on loopback only.
+        print(f"Refusing to bind gateway to {args.host} without auth.", file=sys.stderr,
+              flush=True)
+        return 78
     try:
         return asyncio.run(_run(args, data))
     except OSError as exc:

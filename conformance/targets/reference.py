@@ -66,62 +66,35 @@ class ReferenceTarget(Target):
         token = secrets.token_urlsafe(18) if spec.auth == "token" else None
         password = secrets.token_urlsafe(18) if spec.auth == "password" else None
         ns = self.netns
+        # OpenClaw (and so the reference) listens beyond loopback only with auth: a gateway with
+        # auth none serves loopback cases alone.
+        remote_ok = ns is not None and spec.auth != "none"
         config = spec.to_openclaw_config(
             token=token,
             password=password,
             remote_peer_ip=ns.outer_ip if ns else None,
-            bind="lan" if ns else "loopback",
+            bind="lan" if remote_ok else "loopback",
         )
         config_path = folder / "openclaw.json"
         config_path.write_text(json.dumps(config, indent=2))
+        port = free_port(ns.socket_inside) if ns else free_port()
+        argv = [sys.executable, "-m", "reference_gateway", "--config", str(config_path),
+                "--port", str(port), "--host", "0.0.0.0" if remote_ok else "127.0.0.1",
+                "--profile", self.profile]  # fmt: skip
         if ns:
-            port = free_port(ns.socket_inside)
-            argv = ns.wrap(
-                [
-                    sys.executable,
-                    "-m",
-                    "reference_gateway",
-                    "--config",
-                    str(config_path),
-                    "--port",
-                    str(port),
-                    "--host",
-                    "0.0.0.0",
-                    "--profile",
-                    self.profile,
-                ]
-            )
-        else:
-            port = free_port()
-            argv = [
-                sys.executable,
-                "-m",
-                "reference_gateway",
-                "--config",
-                str(config_path),
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-                "--profile",
-                self.profile,
-            ]
+            argv = ns.wrap(argv)
         env = {**os.environ, **spec.environment(), "PYTHONUNBUFFERED": "1"}
         for var in ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD"):
             env.pop(var, None)  # the config is the whole truth for a gateway we start
         proc = GatewayProcess(argv, env=env, log_path=folder / "gateway.log")
         self._processes.append(proc)
         loopback = Vantage("127.0.0.1", port, ns.loopback_connector(port) if ns else None)
-        remote = Vantage(ns.inner_ip, port) if ns else None
+        remote = Vantage(ns.inner_ip, port) if remote_ok and ns else None
         what = f"reference gateway ({self.profile}, {spec.label})"
         seconds = wait_ready(
-            loopback,
-            token=token,
-            password=password,
-            process=proc,
-            timeout=START_TIMEOUT_S,
-            what=what,
-        )
+            loopback, token=token, password=password, process=proc,
+            timeout=START_TIMEOUT_S, what=what,
+        )  # fmt: skip
         self.start_times[spec.label] = seconds
         self._progress(f"{what} ready on port {port} in {seconds:.2f}s")
         return Endpoint(
@@ -130,9 +103,12 @@ class ReferenceTarget(Target):
             remote=remote,
             token=token,
             password=password,
-            remote_peer_ip=ns.outer_ip if ns else None,
+            remote_peer_ip=ns.outer_ip if remote_ok and ns else None,
             log_tail=proc.tail,
             version=self.version,
+            remote_unavailable=None
+            if remote_ok or ns is None
+            else "OpenClaw refuses to listen on a non-loopback address with auth mode none",
         )
 
     def close(self) -> None:

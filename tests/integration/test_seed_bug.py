@@ -26,13 +26,11 @@ def test_2026_3_13_fails_exactly_its_departures_and_names_the_missing_scope(matr
     assert run.report["target"]["name"] == "reference@2026.3.13"
     assert run.report["target"]["protocol"] == 3
     failed = run.ids("failed")
-    # The CLI cases of the seed bug need a release's own CLI; the reference ships none.
-    assert {c["id"] for c in run.report["cases"] if c["outcome"] == "skipped"} == {
-        "cli.devices-list",
-        "cli.gateway-call.device-pair-list",
-        "cli.gateway-probe",
-        "cli.status",
-    }
+    # The CLI cases need a release's own CLI, which the reference does not ship; auth none
+    # cannot listen beyond loopback (as OpenClaw refuses to), so its remote cases skip too.
+    for case in run.report["cases"]:
+        if case["outcome"] == "skipped":
+            assert case["id"].startswith("cli.") or case["axes"]["auth"] == "none", case
     seed_cases = {
         c["id"]
         for c in run.report["cases"]
