@@ -582,6 +582,9 @@ class ConformanceReporter:
             run.target_version = meta["version"]
             run.target_protocol = meta["protocol"] or run.target_protocol
         message = data.get("message") or ""
+        if outcome == "failed" and message.startswith("could not judge"):
+            # The harness got no verdict (refused, timed out, garbage): an error, not a failure.
+            outcome = "error"
         if outcome == "xfailed":
             message = getattr(report, "wasxfail", "") or message
         elif outcome in ("error", "failed") and not message:

@@ -730,10 +730,10 @@ def _signature(result: dict[str, Any] | None) -> tuple | None:
 
 
 def row_differs(results: dict[str, dict[str, Any] | None]) -> bool:
-    """True when the targets that have the case disagree on the outcome or, among those that
-    ran it, on the observed behaviour. A target without the case (null) does not count: a
-    filtered or older case list is not a behaviour difference."""
-    present = [r for r in results.values() if r is not None]
+    """True when the targets that ran the case disagree on the outcome or on the observed
+    behaviour. A target without the case (null) or that skipped it does not count: a filtered
+    case list, or a target that cannot offer a case (no CLI, no remote), observed nothing."""
+    present = [r for r in results.values() if r is not None and r.get("outcome") != "skipped"]
     if len({r.get("outcome") for r in present}) > 1:
         return True
     sigs = {s for s in (_signature(r) for r in present) if s is not None}

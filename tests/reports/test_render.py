@@ -416,3 +416,12 @@ def test_matrix_markdown_shape() -> None:
     assert [i.split(":")[0] for i in items] == ["- `outcome-differs`", "- `scopes-differ`"]
     assert "FAIL (rejected NOT\\_PAIRED/PAIRING\\_REQUIRED)" in items[0]
     assert "pass (accepted {admin,approvals,pairing,read,write})" in items[1]
+
+
+def test_a_skip_is_not_a_difference() -> None:
+    from conformance.render import row_differs
+
+    ran = {"outcome": "passed", "observed": {"accepted": True, "scopes": ["operator.read"]}}
+    assert not row_differs({"a": ran, "b": {"outcome": "skipped", "observed": None}, "c": None})
+    failed = {"outcome": "failed", "observed": {"accepted": True, "scopes": []}}
+    assert row_differs({"a": ran, "b": failed, "c": {"outcome": "skipped", "observed": None}})
