@@ -92,31 +92,7 @@ class Netns:
         return ["ip", "netns", "exec", self.name, *argv]
 
     def socket_inside(self, family: int = socket.AF_INET) -> socket.socket:
-        result: dict[str, object] = {}
-
-        def join_and_create() -> None:
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                fd = os.open(os.path.join(NETNS_DIR, self.name), os.O_RDONLY)
-                try:
-                    if libc.setns(fd, CLONE_NEWNET) != 0:
-                        err = ctypes.get_errno()
-                        raise OSError(err, f"setns({self.name}): {os.strerror(err)}")
-                finally:
-                    os.close(fd)
-                result["sock"] = socket.socket(family, socket.SOCK_STREAM)
-            except BaseException as exc:  # handed to the caller's thread
-                result["error"] = exc
-
-        t = threading.Thread(target=join_and_create, name=f"netns-{self.name}")
-        t.start()
-        t.join(10)
-        if "error" in result:
-            raise result["error"]  # type: ignore[misc]
-        sock = result.get("sock")
-        if not isinstance(sock, socket.socket):
-            raise NetnsUnavailable(f"could not create a socket inside {self.name}")
-        return sock
+        return socket_in_namespace(os.path.join(NETNS_DIR, self.name), family)
 
     def loopback_connector(self, port: int):
         """A SocketFactory: a socket inside the namespace, connected to its 127.0.0.1:port."""
@@ -147,6 +123,36 @@ class Netns:
         subprocess.run(
             ["ip", "netns", "del", self.name], capture_output=True, timeout=10, check=False
         )
+
+
+def socket_in_namespace(ns_path: str, family: int = socket.AF_INET) -> socket.socket:
+    """A TCP socket created inside the network namespace at `ns_path` (a `/var/run/netns/NAME`
+    or a process's `/proc/PID/ns/net`). Needs CAP_SYS_ADMIN (root)."""
+    result: dict[str, object] = {}
+
+    def join_and_create() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(ns_path, os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns({ns_path}): {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            result["sock"] = socket.socket(family, socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the caller's thread
+            result["error"] = exc
+
+    t = threading.Thread(target=join_and_create, name="netns-socket", daemon=True)
+    t.start()
+    t.join(10)
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    sock = result.get("sock")
+    if not isinstance(sock, socket.socket):
+        raise NetnsUnavailable(f"could not create a socket inside {ns_path}")
+    return sock
 
 
 def _free_subnet(start: int) -> int:

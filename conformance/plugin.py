@@ -192,7 +192,6 @@ class ConformanceSession:
         self.target_error: str | None = None
         self.differential_profile: str | None = _opt(config, "differential") or None
         self.reference: Target | None = None
-        self.differences: dict[str, list[str]] = {}
         self.netns: Netns | None = None
         self.netns_error: str | None = None
         report_path = _opt(config, "conformance_report")

@@ -9,12 +9,16 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from conformance.client import Timeouts, handshake
+from conformance.client import HandshakeOutcome, Timeouts, handshake
 from conformance.targets.base import TargetUnavailable, Vantage
+
+ATTEMPT_TIMEOUT_S = 10.0
 
 
 class GatewayProcess:
@@ -37,6 +41,10 @@ class GatewayProcess:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def exit_text(self) -> str | None:
+        code = self.proc.poll()
+        return None if code is None else f"exited with code {code}"
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -95,48 +103,71 @@ def readiness_frame(token: str | None, password: str | None):
     return build
 
 
+def run_coroutine(coro: Any) -> Any:
+    """Run a coroutine to completion on a private event loop in a helper thread.
+
+    Target setup is synchronous but may be called from async tests or fixtures, where
+    asyncio.run would refuse; and in the main thread asyncio.run turns Ctrl-C into a task
+    cancellation that library code may swallow, while here the KeyboardInterrupt lands in join().
+    """
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=runner, name="conformance-ready", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
 def wait_ready(
     vantage: Vantage,
     *,
     token: str | None,
     password: str | None,
-    process: GatewayProcess | None,
     timeout: float,
     what: str,
-) -> float:
-    """Block until a real handshake gets an answer that is not UNAVAILABLE; return seconds.
+    exited: Callable[[], str | None] = lambda: None,
+    log_tail: Callable[[], str] = lambda: "",
+    error: type[Exception] = TargetUnavailable,
+) -> tuple[float, HandshakeOutcome]:
+    """Block until a real handshake gets an answer that is not UNAVAILABLE; return the seconds
+    it took and that answer. `exited()` says how the gateway died, if it did.
 
-    A log line alone is not readiness: 9.6 prints "listening" before it accepts connects.
+    A log line alone is not readiness: 9.6 prints "listening" before it accepts connects and
+    answers UNAVAILABLE (with retryAfterMs) until it is ready.
     """
     started = time.monotonic()
     deadline = started + timeout
-    last = "no attempt"
-    while time.monotonic() < deadline:
-        if process is not None and not process.alive():
-            raise TargetUnavailable(
-                f"{what} exited with code {process.proc.returncode} before it was ready; log "
-                f"tail:\n{process.tail()}"
+    last = "no attempt yet"
+    while True:
+        died = exited()
+        if died is not None:
+            raise error(f"{what} {died} before it was ready ({last}). Log tail:\n{log_tail()}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise error(
+                f"{what} not ready after {timeout:g}s (last attempt: {last}). Log tail:"
+                f"\n{log_tail()}"
             )
-        remaining = max(0.5, deadline - time.monotonic())
-        outcome = asyncio.run(
-            handshake(
-                vantage,
-                readiness_frame(token, password),
-                timeouts=Timeouts(
-                    open=min(3, remaining),
-                    challenge=min(5, remaining),
-                    response=min(10, remaining),
-                    close=1,
-                ),
-                keep_open=False,
-            )
-        )
-        if outcome.response and not (outcome.error and outcome.error.code == "UNAVAILABLE"):
-            return time.monotonic() - started
+        attempt = min(ATTEMPT_TIMEOUT_S, max(0.5, remaining))
+        outcome = run_coroutine(handshake(
+            vantage,
+            readiness_frame(token, password),
+            timeouts=Timeouts(open=attempt, challenge=attempt, response=attempt, close=1),
+            keep_open=False,
+        ))  # fmt: skip
+        err = outcome.error
+        if outcome.response and not (err and err.code == "UNAVAILABLE"):
+            return time.monotonic() - started, outcome
         last = outcome.summary()
-        time.sleep(0.2 if outcome.transport_error else 0.5)
-    tail = process.tail() if process else ""
-    raise TargetUnavailable(
-        f"{what} not ready after {timeout:g}s (last attempt: {last})"
-        + (f"; log tail:\n{tail}" if tail else "")
-    )
+        pause = 0.25
+        if err is not None and err.retry_after_ms:
+            pause = min(max(err.retry_after_ms / 1000, 0.05), 2.0)
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))

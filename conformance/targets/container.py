@@ -37,7 +37,6 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
-import ctypes
 import ipaddress
 import json
 import os
@@ -57,6 +56,8 @@ from typing import Any
 from conformance import image as images
 from conformance import node as provisioning
 from conformance.gatewayconfig import REMOTE_PEER_PROXY, GatewaySpec
+from conformance.netns import socket_in_namespace
+from conformance.process import wait_ready
 from conformance.targets.base import (
     CaseNotApplicable,
     CliRun,
@@ -66,10 +67,9 @@ from conformance.targets.base import (
     TargetUnavailable,
     Vantage,
 )
-from conformance.targets.npm import QUIET_ENV, _NotReady, _probe, _run
+from conformance.targets.npm import QUIET_ENV
 
 START_TIMEOUT_S = 90.0  # create to ready; 9.6 needs ~6-10 s on 2 cores, this only bounds hangs
-ATTEMPT_TIMEOUT_S = 5.0  # one readiness handshake
 STOP_TIMEOUT_S = 30.0  # one `docker rm -f`
 LOG_TAIL_LINES = 40
 GATEWAY_PORT = 18789  # inside the container's own network namespace, so never a conflict
@@ -85,7 +85,6 @@ LABEL_SPEC = "openclaw-conformance.spec"
 
 OWN_SUBNET_PREFIX = "198.19"  # own networks: 198.19.<k>.0/24, k in 1..250
 
-CLONE_NEWNET = 0x40000000
 _VERSION_TAG = re.compile(r"^v?(\d{4}\.\d{1,2}\.\d{1,2}(?:[-+][0-9A-Za-z.+-]+)?)$")
 
 
@@ -233,44 +232,11 @@ def create_own_network(client: Any, name: str, labels: dict[str, str]) -> Any:
 # the loopback vantage: a socket inside the container's network namespace
 
 
-def socket_in_netns(ns_path: str, family: int = socket.AF_INET) -> socket.socket:
-    """A TCP socket created inside the network namespace at `ns_path` (e.g. /proc/PID/ns/net).
-
-    The namespace is per thread: a short-lived thread joins it, creates the socket and ends; the
-    socket stays in the namespace it was created in. Needs CAP_SYS_ADMIN (root).
-    """
-    result: dict[str, Any] = {}
-
-    def join_and_create() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(ns_path, os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns({ns_path}): {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            result["sock"] = socket.socket(family, socket.SOCK_STREAM)
-        except BaseException as exc:  # handed to the caller's thread
-            result["error"] = exc
-
-    t = threading.Thread(target=join_and_create, name="container-netns", daemon=True)
-    t.start()
-    t.join(10)
-    if "error" in result:
-        raise result["error"]
-    sock = result.get("sock")
-    if not isinstance(sock, socket.socket):
-        raise OSError(f"could not create a socket inside {ns_path}")
-    return sock
-
-
 def netns_connector(ns_path: str, host: str, port: int) -> SocketFactory:
     """A SocketFactory: a socket inside the namespace at `ns_path`, connected to host:port."""
 
     def connect(timeout: float) -> socket.socket:
-        sock = socket_in_netns(ns_path)
+        sock = socket_in_namespace(ns_path)
         sock.settimeout(timeout)
         try:
             sock.connect((host, port))
@@ -734,12 +700,20 @@ class ContainerTarget(Target):
                     f"but the container sees the host as {peer}"
                 )
 
-        hello = self._wait_ready(gw, loopback, token=token, password=password, started=started)
+        _, hello = wait_ready(
+            loopback,
+            token=token,
+            password=password,
+            timeout=max(0.0, started + self.start_timeout - time.monotonic()),
+            what=f"{self.name}: gateway [{spec.label}]",
+            exited=lambda: _container_exit(gw),
+            log_tail=gw.log_tail,
+            error=ContainerStartError,
+        )
         gw.start_seconds = time.monotonic() - started
         self.start_times[spec] = gw.start_seconds
-        payload = hello.get("payload") or {}
-        if hello.get("ok") and self.protocol is None and isinstance(payload.get("protocol"), int):
-            self.protocol = payload["protocol"]
+        if self.protocol is None and hello.protocol is not None:
+            self.protocol = hello.protocol
         self.progress(
             f"{self.name}: gateway [{spec.label}] ready in container {c.short_id} "
             f"({ip or 'no bridge address'}) in {gw.start_seconds:.1f} s"
@@ -756,52 +730,6 @@ class ContainerTarget(Target):
             remote_unavailable=remote_unavailable,
         )
 
-    def _wait_ready(
-        self,
-        gw: _Gateway,
-        vantage: Vantage,
-        *,
-        token: str | None,
-        password: str | None,
-        started: float,
-    ) -> dict[str, Any]:
-        """Handshake until a non-UNAVAILABLE `res` arrives; bounded by `start_timeout`."""
-        deadline = started + self.start_timeout
-        last = "no attempt yet"
-        while True:
-            try:
-                state = gw.state()
-            except Exception as exc:
-                raise ContainerStartError(
-                    f"{self.name}: container for [{gw.spec.label}] vanished while starting: {exc}"
-                ) from exc
-            if state.get("Status") not in ("created", "running"):
-                raise ContainerStartError(
-                    f"{self.name}: gateway [{gw.spec.label}] exited with code "
-                    f"{state.get('ExitCode')} before it was ready ({last}). Log tail:\n"
-                    f"{gw.log_tail()}"
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ContainerStartError(
-                    f"{self.name}: gateway [{gw.spec.label}] not ready after "
-                    f"{self.start_timeout:.0f} s (last attempt: {last}). Log tail:\n"
-                    f"{gw.log_tail()}"
-                )
-            attempt = min(ATTEMPT_TIMEOUT_S, remaining)
-            pause = 0.25
-            try:
-                sock = vantage.connect(attempt) if vantage.connect is not None else None
-                return _run(
-                    _probe(vantage.url, token=token, password=password, sock=sock, timeout=attempt)
-                )
-            except _NotReady as exc:
-                last, pause = str(exc), exc.retry_after_s
-            except Exception as exc:
-                # Refused while starting, reset, closed before the challenge ...: "not yet".
-                last = f"{type(exc).__name__}: {exc}"
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-
     def _remove(self, gw: _Gateway) -> None:
         """Keep the log tail, remove the container and its volumes, then the folder."""
         if not gw.removed:
@@ -814,3 +742,14 @@ class ContainerTarget(Target):
                 gw.container.get_docker_client().client.close()
             gw.removed = True
         shutil.rmtree(gw.workdir, ignore_errors=True)
+
+
+def _container_exit(gw: _Gateway) -> str | None:
+    """How the container ended, or None while it is created or running."""
+    try:
+        state = gw.state()
+    except Exception as exc:
+        return f"vanished ({exc})"
+    if state.get("Status") in ("created", "running"):
+        return None
+    return f"exited with code {state.get('ExitCode')}"

@@ -8,7 +8,6 @@ by a real handshake, not by a log line, because the readiness lines differ betwe
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import json
@@ -22,15 +21,13 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from websockets.asyncio.client import connect as ws_connect
-
 from conformance import node as provisioning
 from conformance.gatewayconfig import GatewaySpec
+from conformance.process import wait_ready
 from conformance.targets.base import (
     CaseNotApplicable,
     CliRun,
@@ -43,7 +40,6 @@ from conformance.targets.base import (
 
 START_TIMEOUT_S = 60.0  # spawn to ready; 9.6 needs ~8-11 s on 2 cores, so this only bounds hangs
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
-ATTEMPT_TIMEOUT_S = 5.0  # one readiness handshake
 LOG_TAIL_LINES = 40
 
 # Everything that would make a gateway reach out, start side servers or write outside its folder
@@ -128,67 +124,6 @@ def _enable_jiti_cache(package: Path) -> None:
 
 def _safe_label(spec: GatewaySpec) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
-
-
-class _NotReady(Exception):
-    def __init__(self, why: str, retry_after_s: float = 0.25) -> None:
-        super().__init__(why)
-        self.retry_after_s = retry_after_s
-
-
-async def _probe(
-    url: str,
-    *,
-    token: str | None,
-    password: str | None,
-    sock: socket.socket | None,
-    timeout: float,
-) -> dict[str, Any]:
-    """One device-less `cli/cli` connect; return the `res` frame unless the gateway is not ready.
-
-    Any `res` other than UNAVAILABLE proves the connect handler runs (even a rejection, e.g. under
-    auth mode none, where a device-less CLI is refused with `device identity required`).
-    """
-    auth: dict[str, str] = {}
-    if token is not None:
-        auth["token"] = token
-    if password is not None:
-        auth["password"] = password
-    async with asyncio.timeout(timeout):
-        async with ws_connect(
-            url, sock=sock, proxy=None, open_timeout=timeout, max_size=2**24, compression=None
-        ) as ws:
-            first = json.loads(await ws.recv())
-            if first.get("type") != "event" or first.get("event") != "connect.challenge":
-                raise _NotReady(f"first frame is not connect.challenge: {str(first)[:200]}")
-            req_id = str(uuid.uuid4())
-            params: dict[str, Any] = {
-                "minProtocol": 3,
-                "maxProtocol": 4,
-                "client": {
-                    "id": "cli",
-                    "mode": "cli",
-                    "version": "conformance",
-                    "platform": "linux",
-                },
-                "role": "operator",
-                "scopes": [],
-            }
-            if auth:
-                params["auth"] = auth
-            await ws.send(
-                json.dumps({"type": "req", "id": req_id, "method": "connect", "params": params})
-            )
-            while True:  # skip any event the gateway sends before answering
-                frame = json.loads(await ws.recv())
-                if frame.get("type") == "res" and frame.get("id") == req_id:
-                    break
-    error = frame.get("error") or {}
-    if not frame.get("ok") and error.get("code") == "UNAVAILABLE":
-        retry_ms = error.get("retryAfterMs")
-        retry_s = min(max(float(retry_ms) / 1000.0, 0.05), 2.0) if retry_ms else 0.5
-        raise _NotReady(f"UNAVAILABLE {error.get('message')!r}", retry_s)
-    return frame
 
 
 class NpmTarget(Target):
@@ -409,15 +344,24 @@ class NpmTarget(Target):
             loopback = Vantage("127.0.0.1", port)
 
         try:
-            hello = self._wait_ready(gw, loopback, token=token, password=password)
+            _, hello = wait_ready(
+                loopback,
+                token=token,
+                password=password,
+                timeout=max(0.0, started + self.start_timeout - time.monotonic()),
+                what=f"{self.name}: gateway [{spec.label}]",
+                exited=lambda: None if gw.proc.poll() is None
+                else f"exited with code {gw.proc.poll()}",
+                log_tail=gw.log_tail,
+                error=GatewayStartError,
+            )
         except BaseException:
             self._stop_one(gw)
             raise
         gw.start_seconds = time.monotonic() - started
         self.start_times[spec] = gw.start_seconds
-        payload = hello.get("payload") or {}
-        if hello.get("ok") and self.protocol is None and isinstance(payload.get("protocol"), int):
-            self.protocol = payload["protocol"]
+        if self.protocol is None and hello.protocol is not None:
+            self.protocol = hello.protocol
         self.progress(
             f"{self.name}: gateway [{spec.label}] ready on port {port} in {gw.start_seconds:.1f} s"
         )
@@ -440,41 +384,6 @@ class NpmTarget(Target):
         _stop_all([gw])
         with self._lock, contextlib.suppress(ValueError):
             self._all.remove(gw)
-
-    def _wait_ready(
-        self, gw: _Gateway, vantage: Vantage, *, token: str | None, password: str | None
-    ) -> dict[str, Any]:
-        """Handshake until a non-UNAVAILABLE `res` arrives; bounded by `start_timeout`."""
-        deadline = time.monotonic() + self.start_timeout
-        last = "no attempt yet"
-        while True:
-            code = gw.proc.poll()
-            if code is not None:
-                raise GatewayStartError(
-                    f"{self.name}: gateway [{gw.spec.label}] exited with code {code} before it "
-                    f"was ready ({last}). Log tail:\n{gw.log_tail()}"
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise GatewayStartError(
-                    f"{self.name}: gateway [{gw.spec.label}] not ready after "
-                    f"{self.start_timeout:.0f} s (last attempt: {last}). Log tail:\n"
-                    f"{gw.log_tail()}"
-                )
-            attempt = min(ATTEMPT_TIMEOUT_S, remaining)
-            pause = 0.25
-            try:
-                sock = vantage.connect(attempt) if vantage.connect is not None else None
-                return _run(
-                    _probe(vantage.url, token=token, password=password, sock=sock, timeout=attempt)
-                )
-            except _NotReady as exc:
-                last, pause = str(exc), exc.retry_after_s
-            except Exception as exc:
-                # Refused while starting, reset, closed before the challenge, an HTTP status
-                # instead of an upgrade, bad JSON ...: all mean "not yet", within the bound.
-                last = f"{type(exc).__name__}: {exc}"
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 
 
 def _signal_group(gw: _Gateway, sig: signal.Signals) -> None:
@@ -538,25 +447,3 @@ def _stop_all(gateways: list[_Gateway]) -> None:
             shutil.rmtree(gw.workdir, ignore_errors=True)
 
 
-def _run(coro: Any) -> Any:
-    """Run a coroutine to completion on a private event loop in a helper thread.
-
-    endpoint() is synchronous but may be called from async tests or fixtures, where asyncio.run
-    would refuse. And in the main thread asyncio.run turns Ctrl-C into a task cancellation that
-    library code may swallow; here the KeyboardInterrupt lands in join() and propagates, and the
-    daemon thread ends by its own timeout.
-    """
-    box: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=runner, name="npm-target-probe", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]

@@ -91,9 +91,9 @@ class ReferenceTarget(Target):
         loopback = Vantage("127.0.0.1", port, ns.loopback_connector(port) if ns else None)
         remote = Vantage(ns.inner_ip, port) if remote_ok and ns else None
         what = f"reference gateway ({self.profile}, {spec.label})"
-        seconds = wait_ready(
-            loopback, token=token, password=password, process=proc,
-            timeout=START_TIMEOUT_S, what=what,
+        seconds, _ = wait_ready(
+            loopback, token=token, password=password, timeout=START_TIMEOUT_S, what=what,
+            exited=proc.exit_text, log_tail=proc.tail,
         )  # fmt: skip
         self.start_times[spec.label] = seconds
         self._progress(f"{what} ready on port {port} in {seconds:.2f}s")

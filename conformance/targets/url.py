@@ -70,7 +70,6 @@ class UrlTarget(Target):
             self._vantage,
             token=self.token,
             password=self.password,
-            process=None,
             timeout=READY_TIMEOUT_S,
             what=f"gateway at {self.url}",
         )

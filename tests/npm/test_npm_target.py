@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from conformance import node as provisioning
+from conformance.client import handshake
 from conformance.gatewayconfig import GatewaySpec
+from conformance.process import readiness_frame, run_coroutine
 from conformance.targets import npm
 from conformance.targets.base import TargetUnavailable
 
@@ -54,12 +56,10 @@ def test_ready_means_a_handshake_succeeds(target: npm.NpmTarget) -> None:
     ep = target.endpoint(TOKEN)
     assert ep.loopback is not None
     started = time.monotonic()
-    res: dict[str, Any] = npm._run(
-        npm._probe(ep.loopback.url, token=ep.token, password=None, sock=None, timeout=5)
-    )
-    assert res["ok"], res
-    assert res["payload"]["type"] == "hello-ok"
-    assert target.protocol == res["payload"]["protocol"] in (3, 4)
+    out = run_coroutine(handshake(ep.loopback, readiness_frame(ep.token, None), keep_open=False))
+    assert out.accepted, out.summary()
+    assert out.hello is not None and out.hello["type"] == "hello-ok"
+    assert target.protocol == out.protocol in (3, 4)
     assert time.monotonic() - started < 2  # no retry needed: it was ready
 
 
