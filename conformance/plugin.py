@@ -554,6 +554,15 @@ def _outcome_of(report: pytest.TestReport) -> str | None:
     return None
 
 
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A plain aligned text table: the failing cases at a glance, one line each."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [
+        fmt.format(*row) for row in rows
+    ]
+
+
 class ConformanceReporter:
     """Collects case outcomes (on the xdist controller too, from the workers' reports) and
     writes the report and the terminal summary."""
@@ -627,11 +636,20 @@ class ConformanceReporter:
         tr.write_line("  ".join(f"{k}={v}" for k, v in run.summary().items()))
         bad = [r for r in run.records.values() if r.outcome in ("failed", "error", "xpassed")]
         if bad:
-            width = max(len(r.case.id) for r in bad)
-            for rec in bad:
-                tr.write_line(
-                    f"  {rec.outcome.upper():8} {rec.case.id:<{width}}  {rec.message[:100]}"
-                )
+            for line in _table(
+                ("outcome", "case", "severity", "auth/locality/device/client", "what differs"),
+                [
+                    (
+                        rec.outcome.upper(),
+                        rec.case.id,
+                        rec.case.severity.value,
+                        "/".join(list(rec.case.axes.values())[:4]),
+                        rec.message.splitlines()[0][:90] if rec.message else "",
+                    )
+                    for rec in bad
+                ],
+            ):
+                tr.write_line(line)
         diff = run.differential()
         if diff is not None:
             reference = self.state.differential_profile
