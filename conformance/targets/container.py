@@ -41,7 +41,6 @@ import ipaddress
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -58,8 +57,8 @@ from conformance import node as provisioning
 from conformance.gatewayconfig import REMOTE_PEER_PROXY, GatewaySpec
 from conformance.netns import socket_in_namespace
 from conformance.process import wait_ready
+from conformance.targets import hermetic
 from conformance.targets.base import (
-    CaseNotApplicable,
     CliRun,
     Endpoint,
     SocketFactory,
@@ -67,7 +66,6 @@ from conformance.targets.base import (
     TargetUnavailable,
     Vantage,
 )
-from conformance.targets.npm import QUIET_ENV
 
 START_TIMEOUT_S = 90.0  # create to ready; 9.6 needs ~6-10 s on 2 cores, this only bounds hangs
 STOP_TIMEOUT_S = 30.0  # one `docker rm -f`
@@ -315,10 +313,6 @@ def _network_gateway(attrs: dict[str, Any]) -> str | None:
     return None
 
 
-def _safe_label(spec: GatewaySpec) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
-
-
 def _version_from_tag(image: str) -> str | None:
     ref = image.split("@", 1)[0]
     tail = ref.rsplit("/", 1)[-1]
@@ -541,38 +535,19 @@ class ContainerTarget(Target):
     def _render_config(
         self, spec: GatewaySpec, *, token: str | None, password: str | None, bind: str
     ) -> dict[str, Any]:
-        try:
-            config = spec.to_openclaw_config(
-                token=token,
-                password=password,
-                loopback_ip="127.0.0.1",
-                remote_peer_ip=self.bridge_gateway,
-                bind=bind,
-            )
-        except ValueError as exc:
-            raise CaseNotApplicable(str(exc)) from exc
+        config = hermetic.render_config(
+            spec, token=token, password=password, remote_peer_ip=self.bridge_gateway,
+            bind=bind, log_file=f"{MOUNT}/openclaw-file.log",
+        )  # fmt: skip
         config["gateway"]["port"] = GATEWAY_PORT
-        # Inside the mounted folder (removed at close), not the container's shared /tmp/openclaw.
-        config.setdefault("logging", {})["file"] = f"{MOUNT}/openclaw-file.log"
         return config
 
     def _environment(self, spec: GatewaySpec) -> dict[str, str]:
-        # Built from scratch: nothing of the harness's environment reaches the gateway. PATH is
-        # not set: the image's own PATH finds its node.
-        env = {
-            "HOME": f"{MOUNT}/home",
-            "TMPDIR": f"{MOUNT}/tmp",
-            "LANG": "C.UTF-8",
-            "TZ": "UTC",
-            "OPENCLAW_STATE_DIR": f"{MOUNT}/state",
-            "OPENCLAW_CONFIG_PATH": f"{MOUNT}/openclaw.json",
-            "OPENCLAW_GATEWAY_PORT": str(GATEWAY_PORT),
-            "NODE_COMPILE_CACHE": f"{CACHE_MOUNT}/node-compile-cache",
-            "NO_COLOR": "1",
-            **QUIET_ENV,
-        }
-        env.update(spec.environment())
-        return env
+        # PATH is not set: the image's own PATH finds its node.
+        return hermetic.environment(
+            MOUNT, port=GATEWAY_PORT, spec=spec,
+            compile_cache=f"{CACHE_MOUNT}/node-compile-cache",
+        )  # fmt: skip
 
     def _shared_cache(self) -> Path:
         """Per image: node's compile cache, shared by this image's containers across runs."""
@@ -596,7 +571,7 @@ class ContainerTarget(Target):
             path.chmod(0o644 if file else 0o777)
 
     def _make_workdir(self, spec: GatewaySpec, config: dict[str, Any]) -> Path:
-        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{_safe_label(spec)}-"))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{hermetic.safe_label(spec)}-"))
         workdir.chmod(0o755)
         for sub in ("home", "state", "tmp"):
             (workdir / sub).mkdir()
@@ -615,8 +590,7 @@ class ContainerTarget(Target):
         # without auth", exit 78): such a gateway listens on loopback only.
         remote_ok = spec.auth != "none"
         bind = "lan" if remote_ok else "loopback"
-        token = secrets.token_urlsafe(24) if spec.auth == "token" else None
-        password = secrets.token_urlsafe(24) if spec.auth == "password" else None
+        token, password = hermetic.new_secrets(spec)
         config = self._render_config(spec, token=token, password=password, bind=bind)
         workdir = self._make_workdir(spec, config)
 

@@ -12,8 +12,6 @@ import atexit
 import contextlib
 import json
 import os
-import re
-import secrets
 import shutil
 import signal
 import socket
@@ -28,8 +26,8 @@ from typing import Any, Protocol
 from conformance import node as provisioning
 from conformance.gatewayconfig import GatewaySpec
 from conformance.process import wait_ready
+from conformance.targets import hermetic
 from conformance.targets.base import (
-    CaseNotApplicable,
     CliRun,
     Endpoint,
     SocketFactory,
@@ -45,18 +43,6 @@ LOG_TAIL_LINES = 40
 # Everything that would make a gateway reach out, start side servers or write outside its folder
 # (GATEWAY_PROTOCOL.md section 8). They do not speed up readiness much; they keep instances
 # isolated and quiet (no bonjour name conflicts, no extra browser-control port).
-QUIET_ENV = {
-    "OPENCLAW_NO_RESPAWN": "1",
-    "OPENCLAW_SKIP_CHANNELS": "1",
-    "OPENCLAW_SKIP_PROVIDERS": "1",
-    "OPENCLAW_SKIP_CANVAS_HOST": "1",
-    "OPENCLAW_DISABLE_BONJOUR": "1",
-    "OPENCLAW_SKIP_BROWSER_CONTROL_SERVER": "1",
-    "OPENCLAW_SKIP_CRON": "1",
-    "OPENCLAW_SKIP_GMAIL_WATCHER": "1",
-    "OPENCLAW_NO_AUTO_UPDATE": "1",
-    "OPENCLAW_SKIP_STARTUP_MODEL_PREWARM": "1",
-}
 
 
 class NetnsLike(Protocol):
@@ -120,10 +106,6 @@ def _enable_jiti_cache(package: Path) -> None:
     """
     with contextlib.suppress(OSError):  # a read-only cache only costs start time
         (package / "dist" / "node_modules").mkdir(exist_ok=True)
-
-
-def _safe_label(spec: GatewaySpec) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
 
 
 class NpmTarget(Target):
@@ -246,41 +228,24 @@ class NpmTarget(Target):
     # -- internals ---------------------------------------------------------------------------
 
     def _render_config(
-        self, spec: GatewaySpec, *, token: str | None, password: str | None, bind: str
+        self, spec: GatewaySpec, *, token: str | None, password: str | None, bind: str,
+        workdir: Path,
     ) -> dict[str, Any]:
         """The openclaw.json for this spec (a seam: tests override it to produce a bad config)."""
-        try:
-            return spec.to_openclaw_config(
-                token=token,
-                password=password,
-                loopback_ip="127.0.0.1",
-                remote_peer_ip=self.netns.outer_ip if self.netns is not None else None,
-                bind=bind,
-            )
-        except ValueError as exc:
-            raise CaseNotApplicable(str(exc)) from exc
+        return hermetic.render_config(
+            spec, token=token, password=password,
+            remote_peer_ip=self.netns.outer_ip if self.netns is not None else None,
+            bind=bind, log_file=str(workdir / "openclaw-file.log"),
+        )  # fmt: skip
 
     def _environment(
         self, node: Path, workdir: Path, port: int, spec: GatewaySpec
     ) -> dict[str, str]:
-        # Built from scratch, not inherited: a user's OPENCLAW_GATEWAY_TOKEN or ~/.openclaw must
-        # never leak into a case. TMPDIR too: scratch files stay in the folder removed at close.
-        env = {
-            "PATH": os.pathsep.join([str(node.parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(workdir / "home"),
-            "TMPDIR": str(workdir / "tmp"),
-            "LANG": "C.UTF-8",
-            "TZ": "UTC",
-            "OPENCLAW_STATE_DIR": str(workdir / "state"),
-            "OPENCLAW_CONFIG_PATH": str(workdir / "openclaw.json"),
-            "OPENCLAW_GATEWAY_PORT": str(port),
-            # Node's compile cache defaults to TMPDIR, which is private and empty per gateway;
-            # share one per release (see also _enable_jiti_cache).
-            "NODE_COMPILE_CACHE": str(self._shared_cache("node-compile-cache")),
-            "NO_COLOR": "1",
-            **QUIET_ENV,
-        }
-        env.update(spec.environment())
+        env = hermetic.environment(
+            str(workdir), port=port, spec=spec,
+            compile_cache=str(self._shared_cache("node-compile-cache")),
+        )  # fmt: skip
+        env["PATH"] = os.pathsep.join([str(node.parent), "/usr/local/bin", "/usr/bin", "/bin"])
         return env
 
     def _shared_cache(self, kind: str) -> Path:
@@ -295,16 +260,17 @@ class NpmTarget(Target):
         # without auth", exit 78 on 2026.9.6): such a gateway listens on loopback only.
         remote_ok = self.netns is not None and spec.auth != "none"
         bind = "lan" if remote_ok else "loopback"
-        token = secrets.token_urlsafe(24) if spec.auth == "token" else None
-        password = secrets.token_urlsafe(24) if spec.auth == "password" else None
-        config = self._render_config(spec, token=token, password=password, bind=bind)
-
-        workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{_safe_label(spec)}-"))
+        token, password = hermetic.new_secrets(spec)
+        workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{hermetic.safe_label(spec)}-"))
         for sub in ("home", "state", "tmp"):
             (workdir / sub).mkdir()
-        # Besides stdout, the gateway appends to a dated file under /tmp/openclaw (not TMPDIR),
-        # shared by every instance and left behind; keep that copy in our folder too.
-        config.setdefault("logging", {})["file"] = str(workdir / "openclaw-file.log")
+        try:
+            config = self._render_config(
+                spec, token=token, password=password, bind=bind, workdir=workdir
+            )
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         (workdir / "openclaw.json").write_text(json.dumps(config, indent=2))
         port = _free_port()
         argv = [

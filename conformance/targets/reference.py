@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 from conformance.gatewayconfig import GatewaySpec
 from conformance.netns import Netns
 from conformance.process import GatewayProcess, free_port, wait_ready
+from conformance.targets import hermetic
 from conformance.targets.base import Endpoint, Target, TargetUnavailable, Vantage
 
 PROFILES = {"current": ("2026.9.6", 4), "2026.3.13": ("2026.3.13", 3)}
@@ -63,8 +63,7 @@ class ReferenceTarget(Target):
         n = len(self._processes) + 1
         folder = self._workdir / f"gw{n}"
         folder.mkdir()
-        token = secrets.token_urlsafe(18) if spec.auth == "token" else None
-        password = secrets.token_urlsafe(18) if spec.auth == "password" else None
+        token, password = hermetic.new_secrets(spec)
         ns = self.netns
         # OpenClaw (and so the reference) listens beyond loopback only with auth: a gateway with
         # auth none serves loopback cases alone.

@@ -1,0 +1,83 @@
+"""What every real gateway the harness starts shares, whatever runs it (a process, a container):
+its secrets, its config file, and an environment built from scratch, so nothing of the user's
+(an OPENCLAW_GATEWAY_TOKEN, a ~/.openclaw) ever reaches a case."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from conformance.gatewayconfig import GatewaySpec
+from conformance.targets.base import CaseNotApplicable
+
+# GATEWAY_PROTOCOL.md section 8: off what a conformance run never needs (channels, providers,
+# bonjour, the browser-control server, cron, updates), so gateways start quietly and alone.
+QUIET_ENV = {
+    "OPENCLAW_NO_RESPAWN": "1",
+    "OPENCLAW_SKIP_CHANNELS": "1",
+    "OPENCLAW_SKIP_PROVIDERS": "1",
+    "OPENCLAW_SKIP_CANVAS_HOST": "1",
+    "OPENCLAW_DISABLE_BONJOUR": "1",
+    "OPENCLAW_SKIP_BROWSER_CONTROL_SERVER": "1",
+    "OPENCLAW_SKIP_CRON": "1",
+    "OPENCLAW_SKIP_GMAIL_WATCHER": "1",
+    "OPENCLAW_NO_AUTO_UPDATE": "1",
+    "OPENCLAW_SKIP_STARTUP_MODEL_PREWARM": "1",
+}
+
+
+def new_secrets(spec: GatewaySpec) -> tuple[str | None, str | None]:
+    """A fresh token or password for a gateway we start (never reused across gateways)."""
+    token = secrets.token_urlsafe(24) if spec.auth == "token" else None
+    password = secrets.token_urlsafe(24) if spec.auth == "password" else None
+    return token, password
+
+
+def safe_label(spec: GatewaySpec) -> str:
+    """The spec's label as a folder-name fragment."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
+
+
+def render_config(
+    spec: GatewaySpec,
+    *,
+    token: str | None,
+    password: str | None,
+    remote_peer_ip: str | None,
+    bind: str,
+    log_file: str,
+) -> dict[str, Any]:
+    """The openclaw.json; the gateway's own log file goes into its folder (both releases
+    otherwise append to a /tmp/openclaw file shared by every instance and left behind)."""
+    try:
+        config = spec.to_openclaw_config(
+            token=token,
+            password=password,
+            loopback_ip="127.0.0.1",
+            remote_peer_ip=remote_peer_ip,
+            bind=bind,
+        )
+    except ValueError as exc:
+        raise CaseNotApplicable(str(exc)) from exc
+    config.setdefault("logging", {})["file"] = log_file
+    return config
+
+
+def environment(root: str, *, port: int, compile_cache: str, spec: GatewaySpec) -> dict[str, str]:
+    """HOME, TMPDIR, state dir and config all under `root`, the gateway's own folder."""
+    env = {
+        "HOME": f"{root}/home",
+        "TMPDIR": f"{root}/tmp",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "OPENCLAW_STATE_DIR": f"{root}/state",
+        "OPENCLAW_CONFIG_PATH": f"{root}/openclaw.json",
+        "OPENCLAW_GATEWAY_PORT": str(port),
+        # Node's compile cache defaults to TMPDIR, private and empty per gateway: share one.
+        "NODE_COMPILE_CACHE": compile_cache,
+        "NO_COLOR": "1",
+        **QUIET_ENV,
+    }
+    env.update(spec.environment())
+    return env
