@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import abc
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance.gatewayconfig import GatewaySpec
 
@@ -24,6 +25,11 @@ SocketFactory = Callable[[float], socket.socket]
 
 class TargetUnavailable(Exception):
     """The target cannot be reached or started at all: fail the session once, not each case."""
+
+
+class GatewayStartError(RuntimeError):
+    """One gateway config failed to start (early exit, not ready in time); the message has the
+    log tail. Not a TargetUnavailable: another config of the same target may start fine."""
 
 
 class CaseNotApplicable(Exception):
@@ -107,3 +113,36 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Stop everything this target started. Idempotent."""
+
+
+class GatewayPool(Target):
+    """A target that starts one gateway per distinct config and reuses it. A config that failed
+    to start fails again at once: a broken config costs one start, not one per case."""
+
+    def _init_pool(self) -> None:
+        self._gateways: dict[GatewaySpec, Any] = {}
+        self._failed: dict[GatewaySpec, GatewayStartError] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+
+    @abc.abstractmethod
+    def _start_gateway(self, spec: GatewaySpec) -> Any:
+        """Start and wait for a gateway of this spec; return a record with an `.endpoint`."""
+
+    def endpoint(self, spec: GatewaySpec) -> Endpoint:
+        with self._lock:
+            if self._closed:
+                raise TargetUnavailable(f"{self.name}: target already closed")
+            running = self._gateways.get(spec)
+            if running is not None and running.endpoint is not None:
+                return running.endpoint
+            if spec in self._failed:
+                raise self._failed[spec]
+            try:
+                gw = self._start_gateway(spec)
+            except GatewayStartError as exc:
+                self._failed[spec] = exc
+                raise
+            self._gateways[spec] = gw
+            assert gw.endpoint is not None
+            return gw.endpoint

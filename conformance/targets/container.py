@@ -45,7 +45,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -61,8 +60,9 @@ from conformance.targets import hermetic
 from conformance.targets.base import (
     CliRun,
     Endpoint,
+    GatewayPool,
+    GatewayStartError,
     SocketFactory,
-    Target,
     TargetUnavailable,
     Vantage,
 )
@@ -86,7 +86,7 @@ OWN_SUBNET_PREFIX = "198.19"  # own networks: 198.19.<k>.0/24, k in 1..250
 _VERSION_TAG = re.compile(r"^v?(\d{4}\.\d{1,2}\.\d{1,2}(?:[-+][0-9A-Za-z.+-]+)?)$")
 
 
-class ContainerStartError(RuntimeError):
+class ContainerStartError(GatewayStartError):
     """One gateway config failed to start in a container; message has the log tail.
 
     Not a TargetUnavailable: another config of the same image may start fine.
@@ -322,7 +322,7 @@ def _version_from_tag(image: str) -> str | None:
     return m.group(1) if m else None
 
 
-class ContainerTarget(Target):
+class ContainerTarget(GatewayPool):
     """Gateways started from a container image, one container per distinct GatewaySpec."""
 
     kind = "container"
@@ -355,11 +355,8 @@ class ContainerTarget(Target):
         self._client: Any = None
         self._prepared = False
         self._prepare_error: TargetUnavailable | None = None
-        self._gateways: dict[GatewaySpec, _Gateway] = {}
-        self._failed: dict[GatewaySpec, ContainerStartError] = {}
+        self._init_pool()
         self._all: list[_Gateway] = []  # every container started, including failed ones
-        self._lock = threading.RLock()
-        self._closed = False
         atexit.register(self.close)
 
     # -- preparation -------------------------------------------------------------------------
@@ -451,24 +448,9 @@ class ContainerTarget(Target):
 
     # -- Target ------------------------------------------------------------------------------
 
-    def endpoint(self, spec: GatewaySpec) -> Endpoint:
-        with self._lock:
-            if self._closed:
-                raise TargetUnavailable(f"{self.name}: target already closed")
-            running = self._gateways.get(spec)
-            if running is not None and running.endpoint is not None:
-                return running.endpoint
-            if spec in self._failed:  # do not spend another minute per case on a broken config
-                raise self._failed[spec]
-            self.prepare()
-            try:
-                gw = self._start(spec)
-            except ContainerStartError as exc:
-                self._failed[spec] = exc
-                raise
-            self._gateways[spec] = gw
-            assert gw.endpoint is not None
-            return gw.endpoint
+    def _start_gateway(self, spec: GatewaySpec) -> _Gateway:
+        self.prepare()
+        return self._start(spec)
 
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """`openclaw ARGS` inside the gateway's container (`docker exec`), with the gateway's own

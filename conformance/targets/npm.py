@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,9 @@ from conformance.targets import hermetic
 from conformance.targets.base import (
     CliRun,
     Endpoint,
+    GatewayPool,
+    GatewayStartError,
     SocketFactory,
-    Target,
     TargetUnavailable,
     Vantage,
 )
@@ -56,11 +56,6 @@ class NetnsLike(Protocol):
     def loopback_connector(self, port: int) -> SocketFactory: ...
 
 
-class GatewayStartError(RuntimeError):
-    """One gateway config failed to start (early exit or not ready in time); message has the log.
-
-    Not a TargetUnavailable: another config of the same release may start fine.
-    """
 
 
 @dataclass
@@ -108,7 +103,7 @@ def _enable_jiti_cache(package: Path) -> None:
         (package / "dist" / "node_modules").mkdir(exist_ok=True)
 
 
-class NpmTarget(Target):
+class NpmTarget(GatewayPool):
     """Gateways started from `openclaw@<version>`, installed once into the cache."""
 
     kind = "npm"
@@ -132,11 +127,8 @@ class NpmTarget(Target):
         self._node: Path | None = None
         self._package: Path | None = None
         self._provision_error: TargetUnavailable | None = None
-        self._gateways: dict[GatewaySpec, _Gateway] = {}
-        self._failed: dict[GatewaySpec, GatewayStartError] = {}
+        self._init_pool()
         self._all: list[_Gateway] = []  # every process started, including failed ones
-        self._lock = threading.RLock()
-        self._closed = False
         atexit.register(self.close)
 
     # -- provisioning ------------------------------------------------------------------------
@@ -162,28 +154,15 @@ class NpmTarget(Target):
 
     # -- Target ------------------------------------------------------------------------------
 
-    def endpoint(self, spec: GatewaySpec) -> Endpoint:
-        with self._lock:
-            if self._closed:
-                raise TargetUnavailable(f"{self.name}: target already closed")
-            running = self._gateways.get(spec)
-            if running is not None and running.endpoint is not None:
-                return running.endpoint
-            if spec in self._failed:  # do not spend another minute per case on a broken config
-                raise self._failed[spec]
-            node, package = self._provision()
-            try:
-                gw = self._start(spec, node, package)
-            except GatewayStartError as exc:
-                # A lost free-port race is not the config's fault: try once more.
-                if "EADDRINUSE" in str(exc) or "address already in use" in str(exc):
-                    gw = self._start(spec, node, package)
-                else:
-                    self._failed[spec] = exc
-                    raise
-            self._gateways[spec] = gw
-            assert gw.endpoint is not None
-            return gw.endpoint
+    def _start_gateway(self, spec: GatewaySpec) -> _Gateway:
+        node, package = self._provision()
+        try:
+            return self._start(spec, node, package)
+        except GatewayStartError as exc:
+            # A lost free-port race is not the config's fault: try once more.
+            if "EADDRINUSE" in str(exc) or "address already in use" in str(exc):
+                return self._start(spec, node, package)
+            raise
 
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """`openclaw ARGS` of this release, with the gateway's own HOME, state dir and config (a
