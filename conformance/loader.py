@@ -627,9 +627,14 @@ def load_file(path: Path) -> list[Case]:
     return out
 
 
-def packaged_case_paths() -> list[Path]:
-    root = resources.files("conformance.cases")
+def packaged_paths(package: str = "conformance.cases") -> list[Path]:
+    """The YAML files shipped in a package of the case tree (cases, cases.cli, baselines)."""
+    root = resources.files(package)
     return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def packaged_case_paths() -> list[Path]:
+    return packaged_paths("conformance.cases")
 
 
 def _expand_paths(paths: Iterable[Path | str]) -> list[Path]:
@@ -766,8 +771,7 @@ class CliCase:
 
 
 def packaged_cli_case_paths() -> list[Path]:
-    root = resources.files("conformance.cases.cli")
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+    return packaged_paths("conformance.cases.cli")
 
 
 def load_cli_cases(paths: Iterable[Path | str]) -> list[CliCase]:

@@ -11,7 +11,6 @@ import atexit
 import json
 import os
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from conformance.loader import (
     load_cli_cases,
     packaged_case_paths,
     packaged_cli_case_paths,
+    packaged_paths,
 )
 from conformance.model import Case, Severity
 from conformance.netns import Netns, NetnsUnavailable
@@ -215,11 +215,12 @@ class ConformanceSession:
         if self.request.image:
             tag = self.request.image.rsplit(":", 1)[-1] if ":" in self.request.image else ""
             name = f"openclaw@{tag}"
-        path = Path(str(resources.files("conformance.cases.baselines") / f"{name}.yaml"))
-        if self.request.url or not path.exists():
+        packaged = {p.stem: p for p in packaged_paths("conformance.cases.baselines")}
+        path = packaged.get(name)
+        if self.request.url or path is None:
             raise pytest.UsageError(
                 f"conformance: --baseline auto: no packaged baseline for {name!r} (packaged: "
-                + ", ".join(sorted(p.name for p in path.parent.glob("*@*.yaml")))
+                + ", ".join(sorted(packaged))
                 + ")"
             )
         return path

@@ -142,6 +142,17 @@ def session_labels() -> dict[str, str]:
     }
 
 
+def _of_dead_session(labels: dict[str, str], boot: str) -> bool:
+    """Labelled by a session of this boot whose process is gone (or whose pid was reused)."""
+    if labels.get(LABEL_HOST) != boot:
+        return False
+    try:
+        pid = int(labels.get(LABEL_SESSION, ""))
+    except ValueError:
+        return False
+    return not _session_alive(pid, labels.get(LABEL_SESSION_START) or None)
+
+
 def sweep_stale(client: Any, progress: provisioning.ProgressFn = print) -> list[str]:
     """Remove containers left by dead sessions of this harness on this machine; return their ids.
 
@@ -151,14 +162,7 @@ def sweep_stale(client: Any, progress: provisioning.ProgressFn = print) -> list[
     removed: list[str] = []
     boot = _boot_id()
     for container in client.containers.list(all=True, filters={"label": LABEL_SESSION}):
-        labels = container.labels or {}
-        if labels.get(LABEL_HOST) != boot:
-            continue
-        try:
-            pid = int(labels.get(LABEL_SESSION, ""))
-        except ValueError:
-            continue
-        if _session_alive(pid, labels.get(LABEL_SESSION_START) or None):
+        if not _of_dead_session(container.labels or {}, boot):
             continue
         workdirs = [
             Path(m["Source"])
@@ -173,14 +177,7 @@ def sweep_stale(client: Any, progress: provisioning.ProgressFn = print) -> list[
                 shutil.rmtree(workdir, ignore_errors=True)
     networks = 0
     for network in client.networks.list(filters={"label": LABEL_SESSION}):
-        labels = network.attrs.get("Labels") or {}
-        if labels.get(LABEL_HOST) != boot:
-            continue
-        try:
-            pid = int(labels.get(LABEL_SESSION, ""))
-        except ValueError:
-            continue
-        if _session_alive(pid, labels.get(LABEL_SESSION_START) or None):
+        if not _of_dead_session(network.attrs.get("Labels") or {}, boot):
             continue
         with contextlib.suppress(Exception):
             network.remove()
