@@ -33,6 +33,7 @@ from conformance.model import (
     Secret,
     Severity,
 )
+from conformance.needs import NOT_ALLOWED_ORIGIN
 
 CASES_SCHEMA = "openclaw-conformance/cases/v1"
 BASELINE_SCHEMA = "openclaw-conformance/baseline/v1"
@@ -291,9 +292,12 @@ def _build_case(raw: dict, ctx: _Ctx) -> Case:
     for key in ("origin", "forwarded_for"):
         if conn_raw.get(key) is not None and not isinstance(conn_raw[key], str):
             raise ctx.fail(f"connection.{key}: must be a string", _line_of(conn_raw, key))
+    origin = conn_raw.get("origin")
+    if origin is not None:
+        _check_origin(ctx, origin, gateway, _line_of(conn_raw, "origin"))
     connection = ConnectionSpec(
         via=via,
-        origin=conn_raw.get("origin"),
+        origin=origin,
         forwarded_for=conn_raw.get("forwarded_for"),
         headers=tuple(sorted(headers.items())),
     )
@@ -819,3 +823,28 @@ def load_cli_cases(paths: Iterable[Path | str]) -> list[CliCase]:
                 )
             )
     return out
+
+
+def _check_origin(ctx: _Ctx, origin: str, gateway: GatewaySpec, line: int | None) -> None:
+    """An Origin is a role (allowed, not-allowed, gateway) or a literal URL origin. A role must
+    be playable on the gateways the harness starts, whose allowed origins the case lists."""
+    if origin == "allowed":
+        if not gateway.control_ui.allowed_origins:
+            raise ctx.fail(
+                "connection.origin: 'allowed' needs gateway.control_ui.allowed_origins to list "
+                "the origin a started gateway allows",
+                line,
+            )
+    elif origin == "not-allowed":
+        if NOT_ALLOWED_ORIGIN in gateway.control_ui.allowed_origins:
+            raise ctx.fail(
+                f"connection.origin: 'not-allowed', but gateway.control_ui.allowed_origins "
+                f"lists {NOT_ALLOWED_ORIGIN}",
+                line,
+            )
+    elif origin != "gateway" and "://" not in origin:
+        raise ctx.fail(
+            f"connection.origin: {origin!r} is not allowed, not-allowed, gateway or a literal "
+            "origin such as https://host",
+            line,
+        )

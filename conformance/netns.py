@@ -96,12 +96,17 @@ class Netns:
 
     def loopback_connector(self, port: int):
         """A SocketFactory: a socket inside the namespace, connected to its 127.0.0.1:port."""
+        return self.connector("127.0.0.1", port)
+
+    def connector(self, host: str, port: int):
+        """A SocketFactory: a socket inside the namespace, connected to host:port (e.g. the
+        host side of the veth pair, where a gateway of this host listens beyond loopback)."""
 
         def connect(timeout: float) -> socket.socket:
             sock = self.socket_inside()
             sock.settimeout(timeout)
             try:
-                sock.connect(("127.0.0.1", port))
+                sock.connect((host, port))
             except BaseException:
                 sock.close()
                 raise

@@ -8,11 +8,12 @@ name (dashes as underscores), and the secrets fall back to OPENCLAW_GATEWAY_TOKE
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from _pytest import junitxml
@@ -30,12 +31,23 @@ from conformance.loader import (
     packaged_paths,
 )
 from conformance.model import Case, Severity
+from conformance.needs import Need
 from conformance.netns import Netns, NetnsUnavailable
 from conformance.report import CaseRecord, RunReport
 from conformance.runner import Observation, PreconditionError, run_case_sync
-from conformance.targets.base import CaseNotApplicable, Target, TargetUnavailable
+from conformance.targets.base import (
+    CaseNotApplicable,
+    Target,
+    TargetUnavailable,
+    TargetUsageError,
+)
 from conformance.targetspec import TargetRequest, make_target, parse_version
 from conformance.verdict import judge, render_failure
+
+# Exit codes beyond pytest's own (0 passed, 1 case failures, 2 interrupted, 3 internal error,
+# 4 usage error, 5 nothing collected); README "Exit codes".
+EXIT_TARGET_UNUSABLE = 6
+EXIT_NOTHING_RAN = 7
 
 CASE_FIXTURE = "conformance_case"
 CLI_FIXTURE = "conformance_cli_case"
@@ -87,6 +99,36 @@ _OPTIONS: list[tuple[str, str, str, Any, str]] = [
         "bool",
         False,
         "let cases pair devices and create pending requests on the --gateway-url gateway",
+    ),
+    (
+        "--gateway-auth",
+        "gateway_auth",
+        "string",
+        None,
+        "auth mode of the --gateway-url gateway (token, password, none, trusted-proxy); "
+        "checked against what the gateway says",
+    ),
+    (
+        "--gateway-trusted-proxy",
+        "gateway_trusted_proxies",
+        "args",
+        [],
+        "an entry of the --gateway-url gateway's gateway.trustedProxies; repeatable",
+    ),
+    (
+        "--gateway-config",
+        "gateway_config",
+        "string",
+        None,
+        "the --gateway-url gateway's openclaw.json, read instead of asking it (config.get)",
+    ),
+    (
+        "--min-cases",
+        "min_cases",
+        "string",
+        None,
+        "fail the run (exit 7) when fewer handshake cases than this ran (default 1: a run "
+        "that judged nothing never passes)",
     ),
     (
         "--gateway-image",
@@ -156,6 +198,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(ini, help_text, type="bool" if kind == "bool" else kind, default=default)
 
 
+def _min_cases(value: Any) -> int:
+    if value in (None, ""):
+        return 1
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0:
+        raise pytest.UsageError(f"conformance: --min-cases {value!r}: expected a whole number >= 0")
+    return number
+
+
 def _opt(config: pytest.Config, name: str) -> Any:
     value = config.getoption(name)
     if value is None or value == []:
@@ -168,6 +222,7 @@ class ConformanceSession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self._check_target_choice(config)
         self.request = TargetRequest(
             gateway=_opt(config, "gateway") or "reference",
             url=_opt(config, "gateway_url") or None,
@@ -178,12 +233,19 @@ class ConformanceSession:
             allowed_origins=tuple(_opt(config, "gateway_allowed_origins") or ()),
             allow_pairing=bool(_opt(config, "gateway_allow_pairing")),
             cache_dir=_opt(config, "gateway_cache") or None,
+            auth=_opt(config, "gateway_auth") or None,
+            trusted_proxies=tuple(_opt(config, "gateway_trusted_proxies") or ()) or None,
+            config_file=_opt(config, "gateway_config") or None,
         )
+        self.min_cases = _min_cases(_opt(config, "min_cases"))
+        self.target_error_code = EXIT_TARGET_UNUSABLE
         # Command-line paths are relative to where pytest runs, ini paths to the rootdir.
         self.extra_case_paths = [Path(p) for p in config.getoption("cases") or ()] or [
             Path(str(config.rootpath)) / p for p in config.getini("cases")
         ]
-        self.baseline_paths = [self._baseline_path(p) for p in _opt(config, "baseline") or ()]
+        self._baseline_values = list(_opt(config, "baseline") or ())
+        self.baseline_paths: list[Path] = []
+        self.baseline_notes: list[str] = []
         self._cases: list[Case] | None = None
         self.cli_cases: list[CliCase] = []
         self.by_id: dict[str, Case | CliCase] = {}
@@ -205,30 +267,61 @@ class ConformanceSession:
         # exits through a path that skips it.
         atexit.register(self.close)
 
-    def _baseline_path(self, value: str) -> Path:
+    @staticmethod
+    def _check_target_choice(config: pytest.Config) -> None:
+        """One target per run: two target flags are a usage error, never a silent choice."""
+        given = [
+            flag
+            for flag, name in (
+                ("--gateway", "gateway"),
+                ("--gateway-url", "gateway_url"),
+                ("--gateway-image", "gateway_image"),
+            )
+            if config.getoption(name) or (name != "gateway" and config.getini(name))
+        ]
+        if len(given) > 1:
+            raise pytest.UsageError(
+                f"conformance: {' and '.join(given)} both name the gateway under test; "
+                "give one of them"
+            )
+
+    def _baseline_path(self, value: str) -> Path | None:
         """`auto`: the packaged baseline named after the release under test
         (`openclaw@2026.3.13.yaml`, `reference@2026.3.13.yaml`); for an image, after the
-        release its tag names (`...:2026.9.6` -> `openclaw@2026.9.6`)."""
+        release its tag names (`...:2026.9.6` -> `openclaw@2026.9.6`); for a URL, after the
+        version the gateway reported in the preflight (None, with a note, when none is
+        packaged for it: a release with no known departure)."""
         if value != "auto":
             return Path(value)
         name = self.request.gateway
         if self.request.image:
             tag = self.request.image.rsplit(":", 1)[-1] if ":" in self.request.image else ""
             name = f"openclaw@{tag}"
+        if self.request.url:
+            version = self.get_target().version
+            name = f"openclaw@{version}"
         packaged = {p.stem: p for p in packaged_paths("conformance.cases.baselines")}
         path = packaged.get(name)
-        if self.request.url or path is None:
+        if path is None and self.request.url:
+            self.baseline_notes.append(
+                f"baseline: --baseline auto found no packaged baseline for {name}; none applied"
+            )
+            return None
+        if path is None:
             raise pytest.UsageError(
                 f"conformance: --baseline auto: no packaged baseline for {name!r} (packaged: "
                 + ", ".join(sorted(packaged))
                 + ")"
             )
+        self.baseline_notes.append(f"baseline: {name} ({len(path.read_text().splitlines())} lines)")
         return path
 
     @property
     def cases(self) -> list[Case]:
         """Loaded on first use, so runs that collect no conformance test never read the YAML."""
         if self._cases is None:
+            paths = [self._baseline_path(v) for v in self._baseline_values]
+            self.baseline_paths = [p for p in paths if p is not None]
             try:
                 cases = load_cases([*packaged_case_paths(), *self.extra_case_paths])
                 self.cli_cases = load_cli_cases(packaged_cli_case_paths())
@@ -251,6 +344,7 @@ class ConformanceSession:
                 # A clean one-line stop: the message already names file, line and problem.
                 pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
             self._cases, self.by_id = cases, by_id
+            self.report.matrix_size = len(cases)
             for marker in sorted({m for case in cases for m in case.markers}):
                 self.config.addinivalue_line(
                     "markers", f"{marker}: conformance case axis or severity"
@@ -264,13 +358,26 @@ class ConformanceSession:
         return None
 
     def progress(self, message: str) -> None:
+        """A line for the person watching, written now: through the terminal reporter with
+        output capture suspended, so it is not held back as a test's captured stdout."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and not hasattr(self.config, "workerinput"):
+        if reporter is None or hasattr(self.config, "workerinput"):
+            return
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        suspended = capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+        with suspended:
+            reporter.ensure_newline()
             reporter.write_line(f"[conformance] {message}")
+            reporter.flush()
+
+    def _exit_unusable(self) -> NoReturn:
+        pytest.exit(
+            self.target_error or "conformance target unusable", returncode=self.target_error_code
+        )
 
     def get_target(self) -> Target:
         if self.target_error:
-            pytest.exit(self.target_error, returncode=3)
+            self._exit_unusable()
         if self.target is None:
             try:
                 needs_netns = self.request.url is None and self.request.image is None
@@ -281,9 +388,13 @@ class ConformanceSession:
                         self.netns_error = str(exc)
                 self.target = make_target(self.request, netns=self.netns, progress=self.progress)
                 self.target.prepare()
+            except TargetUsageError as exc:
+                self.target_error = f"conformance: {exc}"
+                self.target_error_code = pytest.ExitCode.USAGE_ERROR
+                self._exit_unusable()
             except TargetUnavailable as exc:
                 self.target_error = f"conformance target unavailable: {exc}"
-                pytest.exit(self.target_error, returncode=3)
+                self._exit_unusable()
             self.report.target_kind = self.target.kind
             self.report.target_name = self.target.name
             self.report.target_version = self.target.version
@@ -386,10 +497,12 @@ def _record(
     message: str,
     target: Target,
     differential: dict[str, Any] | None = None,
+    need: Any = None,
 ) -> None:
     data: dict[str, Any] = {
         "observed": observed,
         "message": message,
+        "need": getattr(need, "value", need),
         # Travels with the report to the xdist controller, which has no target of its own.
         "target": {
             "kind": target.kind,
@@ -415,11 +528,11 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         reason = str(exc)
         if case.connection.via == "remote" and session.netns_error:
             reason = f"{reason}: {session.netns_error}"
-        _record(item, None, f"skipped: {reason}", target)
+        _record(item, None, f"skipped: {reason}", target, need=exc.need or _need_of(reason))
         pytest.skip(reason)
     except TargetUnavailable as exc:
         session.target_error = f"conformance target unavailable: {exc}"
-        pytest.exit(session.target_error, returncode=3)
+        session._exit_unusable()
     except PreconditionError as exc:
         # Silent local pairing and its device token are themselves contract (section 5, B1), so
         # a gateway that refuses them departs from it: a failure, which a baseline may expect.
@@ -472,11 +585,11 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
         args = [part.format(**values) for part in case.command]
         run = target.run_cli(case.gateway, args, CLI_TIMEOUT_S)
     except CaseNotApplicable as exc:
-        _record(item, None, f"skipped: {exc}", target)
+        _record(item, None, f"skipped: {exc}", target, need=exc.need or Need.CLI)
         pytest.skip(str(exc))
     except TargetUnavailable as exc:
         session.target_error = f"conformance target unavailable: {exc}"
-        pytest.exit(session.target_error, returncode=3)
+        session._exit_unusable()
     # Secrets never reach reports or logs.
     shown = " ".join(case.command)
     output = run.output
@@ -514,9 +627,25 @@ def _check_version_window(case: Case, target: Target) -> None:
         return
     since, until = parse_version(case.since), parse_version(case.until)
     if since and version < since:
-        raise CaseNotApplicable(f"applies since {case.since}; target is {target.version}")
+        raise CaseNotApplicable(
+            f"applies since {case.since}; target is {target.version}", need=Need.VERSION
+        )
     if until and version >= until:
-        raise CaseNotApplicable(f"applies until {case.until}; target is {target.version}")
+        raise CaseNotApplicable(
+            f"applies until {case.until}; target is {target.version}", need=Need.VERSION
+        )
+
+
+def _need_of(reason: str) -> Need:
+    """The coverage category of a skip raised without one (a target's own reasons)."""
+    lowered = reason.lower()
+    if "remote" in lowered or "namespace" in lowered:
+        return Need.REMOTE
+    if "handshake timeout" in lowered:
+        return Need.HANDSHAKE_TIMEOUT
+    if "auth mode none" in lowered or "auth none" in lowered:
+        return Need.AUTH_NONE
+    return Need.OTHER
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -571,6 +700,23 @@ class ConformanceReporter:
     def __init__(self, state: ConformanceSession) -> None:
         self.state = state
         self.cleanup_lines: list[str] = []
+        self.floor_problem: str | None = None
+
+    def _floor_problem(self) -> str | None:
+        """Why this run must not pass although nothing failed: it judged (almost) nothing."""
+        cov = self.state.report.coverage()
+        if cov["selected"] == 0 or cov["ran"] >= max(self.state.min_cases, 1):
+            return None
+        floor = self.state.min_cases
+        if cov["ran"] == 0:
+            head = f"no handshake case ran ({cov['selected']} selected, all skipped)"
+        else:
+            head = f"only {cov['ran']} handshake cases ran, fewer than --min-cases {floor}"
+        biggest = next(iter(cov["not_run"].items()), None)
+        advice = (
+            f"; most need {biggest[0]} ({biggest[1]})" if biggest is not None else ""
+        ) + "; see the coverage line above and each skip's reason (pytest -rs)"
+        return f"conformance: {head}{advice}"
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "test_handshake" not in report.nodeid and "test_cli" not in report.nodeid:
@@ -605,6 +751,7 @@ class ConformanceReporter:
             message=message,
             duration_s=report.duration,
             differential=data.get("differential"),
+            need=data.get("need") if outcome == "skipped" else None,
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -614,6 +761,16 @@ class ConformanceReporter:
         run = self.state.report
         if not run.records:
             return
+        if self.state.request.url:
+            run.hint = (
+                "use --gateway openclaw@VERSION or --gateway-image to run them all"
+                if run.target_version is None
+                else f"use --gateway openclaw@{run.target_version} or --gateway-image to run "
+                "them all"
+            )
+        self.floor_problem = self._floor_problem()
+        if self.floor_problem and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = EXIT_NOTHING_RAN
         run.duration_s = time.monotonic() - self.state.started
         xml = session.config.stash.get(junitxml.xml_key, None)
         if xml is not None:
@@ -661,9 +818,17 @@ class ConformanceReporter:
             for row in diff["cases"]:
                 if row["differs"]:
                     tr.write_line(f"  {row['id']}: {'; '.join(row['differs'])}"[:200])
+        tr.write_line(run.coverage_line())
+        for line in self.state.baseline_notes:
+            tr.write_line(line)
         if self.state.report_path is not None:
             tr.write_line(f"report: {self.state.report_path}")
         if self.state.netns_error:
             tr.write_line(f"remote cases skipped: {self.state.netns_error}")
         for line in self.cleanup_lines:
             tr.write_line(line)
+        target = self.state.target
+        for line in getattr(target, "notes", ()) if target is not None else ():
+            tr.write_line(line)
+        if self.floor_problem:
+            tr.write_line(self.floor_problem, red=True, bold=True)

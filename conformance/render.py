@@ -377,6 +377,19 @@ def _md_summary_table(rows: Sequence[tuple[str, dict[str, Any], dict[str, int], 
     return lines
 
 
+def coverage_text(cov: dict[str, Any]) -> str:
+    """The report's coverage object as one sentence (the terminal's coverage line)."""
+    text = f"Coverage: {cov.get('ran', 0)} of {cov.get('matrix', 0)} handshake cases ran"
+    if cov.get("selected") != cov.get("matrix"):
+        text += f" ({cov.get('selected', 0)} selected)"
+    not_run = cov.get("not_run") or {}
+    if not_run:
+        text += "; not run: " + ", ".join(f"{n} need {need}" for need, n in not_run.items())
+        if cov.get("hint"):
+            text += f": {cov['hint']}"
+    return text + "."
+
+
 def run_markdown(report: dict[str, Any]) -> str:
     """One run: summary, then one section per outcome (failures first) and within it one table
     per auth x locality."""
@@ -392,6 +405,7 @@ def run_markdown(report: dict[str, Any]) -> str:
         "",
         *_md_summary_table([(name, target, counts, report.get("duration_s"))]),
         "",
+        *([md_text(coverage_text(report["coverage"])), ""] if report.get("coverage") else []),
         "Scopes: **+x** observed but not expected, **\u2212x** expected but missing; ⚠ marks what "
         "contradicts the expectation.",
     ]
@@ -667,11 +681,17 @@ def run_html(report: dict[str, Any]) -> str:
         f'<span class="out o-{o}">{OUTCOME_LABEL[o]}</span></label>'
         for o in OUTCOME_ORDER
     )
+    coverage_html = (
+        f'<p class="coverage">{esc(coverage_text(report["coverage"]))}</p>'
+        if report.get("coverage")
+        else ""
+    )
     body = f"""<h1>OpenClaw conformance: {esc(name)}</h1>
 <p class="sub">{esc(_target_line(target))} · {len(cases)} cases in
 {esc(_fmt_duration(report.get("duration_s")))} · schema
 <span class="mono">{esc(report.get("schema", "?"))}</span></p>
 <div class="badges">{_badges(counts)}</div>
+{coverage_html}
 <div class="controls">{outcome_boxes}
 <input id="q" type="search" placeholder="filter: id, scope, error code, message…"></div>
 <p class="legend">Scopes: <span class="chip extra">+observed, not expected</span>

@@ -22,6 +22,7 @@ class CaseRecord:
     message: str = ""
     duration_s: float = 0.0
     differential: dict[str, Any] | None = None  # kept out of the v1 report; see write()
+    need: str | None = None  # for a skipped case: what would let it run (a Need's value)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +47,30 @@ class RunReport:
     target_protocol: int | None = None
     duration_s: float = 0.0
     records: dict[str, CaseRecord] = field(default_factory=dict)
+    matrix_size: int = 0  # handshake cases in the matrix, selected or not
+    hint: str = ""  # how to run what this target could not
+
+    def coverage(self) -> dict[str, Any]:
+        """How much of the matrix this run judged, and what the rest needs."""
+        handshake = [r for r in self.records.values() if isinstance(r.case, Case)]
+        ran = [r for r in handshake if r.outcome != "skipped"]
+        needs: dict[str, int] = {}
+        for rec in handshake:
+            if rec.outcome == "skipped":
+                key = rec.need or "something else"
+                needs[key] = needs.get(key, 0) + 1
+        return {
+            "matrix": self.matrix_size or len(handshake),
+            "selected": len(handshake),
+            "ran": len(ran),
+            "not_run": dict(sorted(needs.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "hint": self.hint,
+        }
+
+    def coverage_line(self) -> str:
+        from conformance.render import coverage_text
+
+        return coverage_text(self.coverage())
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(("passed", "failed", "xfailed", "xpassed", "skipped"), 0)
@@ -65,6 +90,7 @@ class RunReport:
             },
             "duration_s": round(self.duration_s, 3),
             "summary": self.summary(),
+            "coverage": self.coverage(),
             "cases": [rec.as_dict() for rec in self.records.values()],
         }
 

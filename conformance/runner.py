@@ -25,6 +25,7 @@ from conformance.model import (
     Secret,
 )
 from conformance.model import FirstFrame as FirstFrameKind
+from conformance.needs import NOT_ALLOWED_ORIGIN, Need
 from conformance.scopes import ProbeResult, probe_all
 from conformance.targets.base import CaseNotApplicable, Endpoint, Vantage
 
@@ -101,17 +102,36 @@ def vantage_for(case: Case, endpoint: Endpoint) -> Vantage:
         why = endpoint.remote_unavailable if case.connection.via == "remote" else None
         raise CaseNotApplicable(
             f"needs a {case.connection.via} vantage point, which this target does not offer"
-            + (f" ({why})" if why else "")
+            + (f" ({why})" if why else ""),
+            need=Need.REMOTE if case.connection.via == "remote" else Need.LOOPBACK,
         )
     return vantage
 
 
-def request_headers(case: Case, vantage: Vantage) -> dict[str, str]:
+def case_origin(case: Case, endpoint: Endpoint, vantage: Vantage) -> str | None:
+    """The Origin header a case sends: its role played on this gateway, or its literal."""
+    origin = case.connection.origin
+    if origin == "gateway":
+        return f"http://{vantage.host}:{vantage.port}"
+    if origin == "allowed":
+        allowed = endpoint.allowed_origin or next(
+            (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
+        )
+        if allowed is None:
+            raise CaseNotApplicable(
+                "sends an allowed Origin; the gateway allows none", need=Need.ORIGIN
+            )
+        return allowed
+    if origin == "not-allowed":
+        return NOT_ALLOWED_ORIGIN
+    return origin
+
+
+def request_headers(case: Case, vantage: Vantage, endpoint: Endpoint) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if case.connection.origin == "gateway":
-        headers["Origin"] = f"http://{vantage.host}:{vantage.port}"
-    elif case.connection.origin is not None:
-        headers["Origin"] = case.connection.origin
+    origin = case_origin(case, endpoint, vantage)
+    if origin is not None:
+        headers["Origin"] = origin
     if case.connection.forwarded_for is not None:
         headers["X-Forwarded-For"] = case.connection.forwarded_for
     headers.update(dict(case.connection.headers))
@@ -124,7 +144,9 @@ def _secret(use: Secret | None, right: str | None, what: str) -> str | None:
     if use is Secret.WRONG:
         return "wrong-" + secrets.token_hex(8)
     if right is None:
-        raise CaseNotApplicable(f"needs the gateway's {what}, which was not given")
+        raise CaseNotApplicable(
+            f"needs the gateway's {what}, which was not given", need=Need.SECRET
+        )
     return right
 
 
@@ -362,7 +384,10 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         proof=case.device.proof,
     )
     outcome, attempts = await _connect_with_retry(
-        vantage, _first_frame_builder(case, plan), request_headers(case, vantage), _timeouts(case)
+        vantage,
+        _first_frame_builder(case, plan),
+        request_headers(case, vantage, endpoint),
+        _timeouts(case),
     )
     obs = Observation(
         outcome=outcome,

@@ -22,6 +22,9 @@ class TargetRequest:
     allowed_origins: tuple[str, ...] = ()
     allow_pairing: bool = False
     cache_dir: str | None = None
+    auth: str | None = None
+    trusted_proxies: tuple[str, ...] | None = None
+    config_file: str | None = None
 
 
 def parse_version(version: str | None) -> tuple[int, ...] | None:
@@ -47,8 +50,12 @@ def make_target(
             req.url,
             token=req.token,
             password=req.password,
+            auth_mode=req.auth,
             allowed_origins=req.allowed_origins,
+            trusted_proxies=req.trusted_proxies,
+            config_file=req.config_file,
             allow_pairing=req.allow_pairing,
+            progress=progress,
         )
     spec = req.gateway
     name, _, version = spec.partition("@")

@@ -25,7 +25,12 @@ def _parser() -> argparse.ArgumentParser:
                                 description="OpenClaw reference gateway (conformance)")
     p.add_argument("--config", required=True, help="openclaw.json-shaped config file")
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--host",
+        default=None,
+        help="address to listen on (default: from gateway.bind, as OpenClaw: loopback -> "
+        "127.0.0.1, lan -> 0.0.0.0, custom -> gateway.customBindHost)",
+    )
     p.add_argument("--profile", default="current", choices=sorted(PROFILES))
     return p
 
@@ -55,6 +60,17 @@ async def _run(args: argparse.Namespace, data: dict[str, object]) -> int:
     return 0
 
 
+def _bind_host(data: dict[str, object]) -> str:
+    gateway = data.get("gateway")
+    gateway = gateway if isinstance(gateway, dict) else {}
+    bind = gateway.get("bind") or "loopback"
+    if bind == "lan":
+        return "0.0.0.0"
+    if bind == "custom" and isinstance(gateway.get("customBindHost"), str):
+        return str(gateway["customBindHost"])
+    return "127.0.0.1"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -81,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"[gateway] {exc}", file=sys.stderr, flush=True)
         return 1
+    if args.host is None:
+        args.host = _bind_host(data)
     if config.auth_mode == "none" and not _is_loopback(args.host):
         # As OpenClaw does (observed on 2026.9.6, exit 78): an unauthenticated gateway listens
         # on loopback only.

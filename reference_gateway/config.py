@@ -152,6 +152,14 @@ def redacted(config: GatewayConfig) -> dict[str, Any]:
             "bind": config.bind,
             "auth": auth,
             "trustedProxies": list(config.trusted_proxies),
-            "controlUi": {"allowedOrigins": list(config.allowed_origins)},
+            "controlUi": {
+                "allowedOrigins": list(config.allowed_origins),
+                **({"allowInsecureAuth": True} if config.allow_insecure_auth else {}),
+                **(
+                    {"dangerouslyDisableDeviceAuth": True}
+                    if config.dangerously_disable_device_auth
+                    else {}
+                ),
+            },
         }
     }

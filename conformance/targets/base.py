@@ -27,13 +27,23 @@ class TargetUnavailable(Exception):
     """The target cannot be reached or started at all: fail the session once, not each case."""
 
 
+class TargetUsageError(TargetUnavailable):
+    """The target was asked for in a way that cannot work (a malformed URL, flags that
+    contradict what the gateway says): a usage error, exit 4 as pytest's own."""
+
+
 class GatewayStartError(RuntimeError):
     """One gateway config failed to start (early exit, not ready in time); the message has the
     log tail. Not a TargetUnavailable: another config of the same target may start fine."""
 
 
 class CaseNotApplicable(Exception):
-    """This target cannot run this case (say why); the case skips."""
+    """This target cannot run this case (say why); the case skips. `need` names what would let
+    it run (a `conformance.needs.Need`), for the coverage summary."""
+
+    def __init__(self, reason: str, need: Any = None) -> None:
+        super().__init__(reason)
+        self.need = need
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class Endpoint:
     log_tail: Callable[[int], str] = field(default=lambda n: "")
     version: str | None = None
     remote_unavailable: str | None = None  # why `remote` is None although a namespace exists
+    allowed_origin: str | None = None  # for `origin: allowed`; None: the spec's first
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ def test_report_schema_and_case_ids(tmp_path: Path) -> None:
     assert run.returncode == 0, run.output[-2000:]
     rep = run.report
     assert rep["schema"] == "openclaw-conformance/report/v1"
-    assert set(rep) == {"schema", "target", "duration_s", "summary", "cases"}
+    assert set(rep) == {"schema", "target", "duration_s", "summary", "coverage", "cases"}
     assert set(rep["target"]) == {"kind", "name", "version", "protocol"}
     assert rep["target"]["kind"] == "reference"
     assert rep["target"]["protocol"] == 4
