@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,29 @@ TOKEN = "url-target-test-token"
 ORIGIN = "https://control.conformance.test"
 
 
+def start_reference(tmp_path: Path, config: dict) -> tuple[subprocess.Popen, str]:
+    """A reference gateway as a user starts one by hand; its log goes to a file (a pipe nobody
+    reads would fill up and stall the gateway)."""
+    path = tmp_path / "openclaw.json"
+    path.write_text(json.dumps(config))
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reference_gateway", "--config", str(path), "--port", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        first = log.read_text().splitlines()[:1]
+        if first and first[0].startswith("[gateway] listening on ws://"):
+            port = first[0].split()[-1].rsplit(":", 1)[1]
+            return proc, f"ws://127.0.0.1:{port}"
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"reference gateway did not start: {log.read_text()[-2000:]}")
+
+
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[str]:
     config = {
@@ -33,19 +57,9 @@ def gateway(tmp_path: Path) -> Iterator[str]:
             "controlUi": {"allowedOrigins": [ORIGIN]},
         }
     }
-    path = tmp_path / "openclaw.json"
-    path.write_text(json.dumps(config))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reference_gateway", "--config", str(path), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, url = start_reference(tmp_path, config)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("[gateway] listening on ws://"), line
-        yield line.split()[-1]
+        yield url
     finally:
         proc.terminate()
         proc.wait(10)
