@@ -238,11 +238,23 @@ class ReferenceGateway:
 
     # -- helpers -------------------------------------------------------------------------
     def _presence(self) -> list[dict[str, Any]]:
-        return [
-            {"connId": c.conn_id, "clientId": c.accepted.client_id,
-             "mode": c.accepted.client_mode, "role": c.accepted.role}
-            for c in self.connections.values()
-        ]
+        # As OpenClaw: one entry per connection with its best-effort ip and the client's
+        # instanceId; one-off CLI connects (mode cli) make no entry.
+        entries = []
+        for c in self.connections.values():
+            if c.accepted.client_mode == "cli":
+                continue
+            client = c.accepted.params.client if c.accepted.params is not None else {}
+            entry: dict[str, Any] = {
+                "connId": c.conn_id, "clientId": c.accepted.client_id,
+                "mode": c.accepted.client_mode, "role": c.accepted.role, "reason": "connect",
+            }
+            if c.peer:
+                entry["ip"] = c.peer
+            if isinstance(client.get("instanceId"), str):
+                entry["instanceId"] = client["instanceId"]
+            entries.append(entry)
+        return entries
 
     async def _broadcast(self, name: str, payload: Any) -> None:
         text = encode(event(name, payload))

@@ -563,6 +563,7 @@ class ContainerTarget(GatewayPool):
         return workdir
 
     def _start(self, spec: GatewaySpec) -> _Gateway:
+        self.progress(f"{self.name}: starting a gateway [{spec.label}]...")
         from testcontainers.core.container import DockerContainer
 
         # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan

@@ -235,6 +235,7 @@ class NpmTarget(GatewayPool):
         return path
 
     def _start(self, spec: GatewaySpec, node: Path, package: Path) -> _Gateway:
+        self.progress(f"{self.name}: starting a gateway [{spec.label}]...")
         # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan
         # without auth", exit 78 on 2026.9.6): such a gateway listens on loopback only.
         remote_ok = self.netns is not None and spec.auth != "none"

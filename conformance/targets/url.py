@@ -312,34 +312,56 @@ class UrlTarget(Target):
         return out.summary()
 
     async def _seen_ip(self, vantage: Vantage) -> str | None:
-        """The address the gateway recorded for a connection of ours (presence entry by
-        instanceId), or None when it does not say."""
+        """The address the gateway recorded for a connection of ours, or None when it does not
+        say. OpenClaw keeps a presence entry (with `ip` and the client's `instanceId`) for every
+        connection except one-off CLI ones, so the probe connects as a backend client and looks
+        for itself in hello-ok's presence snapshot, else asks `system-presence` over a second,
+        loopback connection while the first is still open."""
         instance = f"conformance-{uuid.uuid4().hex[:12]}"
+        t = self._connect_timeout
+        timeouts = Timeouts(open=t, challenge=t, response=t, close=1)
+        build = preflight.connect_frame(
+            token=self.token,
+            password=self.password,
+            client_id="gateway-client",
+            client_mode="backend",
+            scopes=preflight.FULL_SCOPES,
+            instance_id=instance,
+        )
+        out = await handshake(vantage, build, timeouts=timeouts)
+        conn = out.connection
+        if conn is None:
+            return None
+        try:
+            ip = _presence_ip(((out.hello or {}).get("snapshot") or {}).get("presence"), instance)
+            if ip is not None:
+                return ip
+            res = await conn.call("system-presence", {})
+            if res.ok:
+                ip = _presence_ip(res.payload, instance)
+            if ip is None and vantage is not self._given:
+                ip = await self._ask_presence(self._given, instance, timeouts)
+            return ip
+        finally:
+            await conn.close()
+
+    async def _ask_presence(self, vantage: Vantage, instance: str, timeouts: Timeouts):
         build = preflight.connect_frame(
             token=self.token,
             password=self.password,
             client_id="cli" if (self.token or self.password) else "gateway-client",
             client_mode="cli" if (self.token or self.password) else "backend",
             scopes=preflight.FULL_SCOPES,
-            instance_id=instance,
+            instance_id=f"conformance-{uuid.uuid4().hex[:12]}",
         )
-        t = self._connect_timeout
-        out = await handshake(
-            vantage, build, timeouts=Timeouts(open=t, challenge=t, response=t, close=1)
-        )
-        conn = out.connection
-        if conn is None:
+        out = await handshake(vantage, build, timeouts=timeouts)
+        if out.connection is None:
             return None
         try:
-            entries = ((out.hello or {}).get("snapshot") or {}).get("presence") or []
-            ip = _presence_ip(entries, instance)
-            if ip is None:
-                res = await conn.call("system-presence", {})
-                if res.ok:
-                    ip = _presence_ip(res.payload, instance)
-            return ip
+            res = await out.connection.call("system-presence", {})
+            return _presence_ip(res.payload, instance) if res.ok else None
         finally:
-            await conn.close()
+            await out.connection.close()
 
     # -- per case ------------------------------------------------------------------------
     def check_case(self, case: Case) -> None:
