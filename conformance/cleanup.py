@@ -41,11 +41,36 @@ async def cleanup_pairings(
     password: str | None,
     devices: set[str],
     requests: set[str],
+    *,
+    with_device: bool = False,
 ) -> list[str]:
     """Remove `devices` from the paired list and reject pending `requests` (or any pending request
     of those devices), as a device-less local CLI with the shared secret, which keeps
     operator.pairing on current gateways. Returns one line per outcome."""
-    outcome = await handshake(vantage, _connect_frame(token, password), timeouts=Timeouts())
+    janitor_id = None
+    build = _connect_frame(token, password)
+    if with_device:
+        # 2026.3.13 clears a device-less CLI's scopes: the janitor then needs a device of its
+        # own, which a local gateway pairs silently; it removes itself last.
+        from conformance.identity import DeviceIdentity
+        from conformance.runner import ConnectPlan
+
+        ident = DeviceIdentity.generate()
+        janitor_id = ident.device_id
+        build = ConnectPlan(
+            client_id="cli",
+            client_mode="cli",
+            client_version="conformance-cleanup",
+            platform="linux",
+            device_family=None,
+            role="operator",
+            scopes=tuple(JANITOR_SCOPES),
+            auth={k: v for k, v in (("token", token), ("password", password)) if v},
+            protocol=(3, 4),
+            identity=ident,
+        ).frame
+        devices = devices | {janitor_id}
+    outcome = await handshake(vantage, build, timeouts=Timeouts())
     conn = outcome.connection
     if conn is None:
         return [
@@ -78,7 +103,8 @@ async def cleanup_pairings(
                 rejected += 1
             else:
                 failures.append(f"reject {request_id}: {res.error.message if res.error else res}")
-        for device_id in sorted(devices & paired):
+        # the janitor's own device last: removing it may end this connection
+        for device_id in sorted(devices & paired, key=lambda d: (d == janitor_id, d)):
             res = await conn.call("device.pair.remove", {"deviceId": device_id})
             if res.ok:
                 removed += 1

@@ -290,6 +290,6 @@ def deployed_from_config(data: Mapping[str, Any], source: str) -> Deployed:
         allow_insecure_auth=cui.get("allowInsecureAuth") is True,
         dangerously_disable_device_auth=cui.get("dangerouslyDisableDeviceAuth") is True,
         allowed_origins=tuple(str(o) for o in cui.get("allowedOrigins") or ()),
-        bind=bind if isinstance(bind, str) else "loopback",
+        bind=bind if isinstance(bind, str) else None,
         source=source,
     )

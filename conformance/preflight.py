@@ -202,5 +202,39 @@ async def run(
     return result
 
 
+async def read_config_with_device(
+    vantage: Vantage, *, token: str | None, password: str | None, timeout: float
+) -> tuple[Mapping[str, Any] | None, str | None, str | None]:
+    """config.get over a connection with a fresh signed device, which a local gateway pairs
+    silently (2026.3.13 clears a device-less CLI's scopes, so only a device can read the config
+    there). Returns the config, why there is none, and the device id to remove afterwards."""
+    from conformance.identity import DeviceIdentity
+    from conformance.runner import ConnectPlan
+
+    ident = DeviceIdentity.generate()
+    auth = {k: v for k, v in (("token", token), ("password", password)) if v}
+    plan = ConnectPlan(
+        client_id="cli",
+        client_mode="cli",
+        client_version="conformance-preflight",
+        platform="linux",
+        device_family=None,
+        role="operator",
+        scopes=FULL_SCOPES,
+        auth=auth,
+        protocol=(3, 4),
+        identity=ident,
+    )
+    outcome = await _connect(vantage, plan.frame, timeout)
+    conn = outcome.connection
+    if conn is None:
+        return None, f"a connect with a device was not accepted ({outcome.summary()})", None
+    try:
+        config, why = await _read_config(conn)
+    finally:
+        await conn.close()
+    return config, why, ident.device_id
+
+
 def deployed_from(config: Mapping[str, Any] | None, source: str) -> Deployed | None:
     return None if config is None else deployed_from_config(config, source)

@@ -126,8 +126,11 @@ class ReferenceGateway:
         if not (untrusted or proxied_loopback):
             return None
         reason = upgrade_refusal(
-            _peer_of(connection), _headers_of(request), self.config,
-            untrusted_proxy_headers=untrusted, proxied_loopback=proxied_loopback,
+            _peer_of(connection),
+            _headers_of(request),
+            self.config,
+            untrusted_proxy_headers=untrusted,
+            proxied_loopback=proxied_loopback,
         )
         if reason is None:
             return None
@@ -177,8 +180,10 @@ class ReferenceGateway:
         assert frame is not None
         if frame.method != "connect":
             bad = first_request_not_connect(frame)
-            self.log(f"connect rejected peer={peer} error=INVALID_REQUEST first request "
-                     f"method={frame.method}")
+            self.log(
+                f"connect rejected peer={peer} error=INVALID_REQUEST first request "
+                f"method={frame.method}"
+            )
             await ws.send(encode(res_error(bad.request_id, bad.error)))
             await self._close(ws, bad.code, bad.reason)
             return
@@ -197,8 +202,12 @@ class ReferenceGateway:
         conn = _Conn(conn_id, ws, decision, peer)
         self.connections[conn_id] = conn
         hello = build_hello_ok(
-            self.profile, decision, conn_id=conn_id, methods=list(SERVED_METHODS),
-            uptime_ms=self.uptime_ms(), auth_mode=self.config.auth_mode,
+            self.profile,
+            decision,
+            conn_id=conn_id,
+            methods=list(SERVED_METHODS),
+            uptime_ms=self.uptime_ms(),
+            auth_mode=self.config.auth_mode,
             presence=self._presence(),
         )
         await ws.send(encode(res_ok(frame.id, hello)))
@@ -218,9 +227,14 @@ class ReferenceGateway:
                 await conn.ws.send(encode(res_error(frame.id, err)))
                 continue
             call = RpcCall(
-                config=self.config, profile=self.profile, state=self.state,
-                role=conn.accepted.role, scopes=conn.accepted.scopes, now_ms=now_ms(),
-                uptime_ms=self.uptime_ms(), presence=self._presence(),
+                config=self.config,
+                profile=self.profile,
+                state=self.state,
+                role=conn.accepted.role,
+                scopes=conn.accepted.scopes,
+                now_ms=now_ms(),
+                uptime_ms=self.uptime_ms(),
+                presence=self._presence(),
             )
             result = handle_rpc(call, frame.method, frame.params)
             self.state = result.state
@@ -238,19 +252,26 @@ class ReferenceGateway:
 
     # -- helpers -------------------------------------------------------------------------
     def _presence(self) -> list[dict[str, Any]]:
-        # As OpenClaw: one entry per connection with its best-effort ip and the client's
-        # instanceId; one-off CLI connects (mode cli) make no entry.
+        # As OpenClaw 2026.9.6 (observed): an entry per connection with the client's instanceId
+        # and, for a non-loopback peer, its ip; CLI, backend and probe connects make none.
         entries = []
         for c in self.connections.values():
-            if c.accepted.client_mode == "cli":
+            if c.accepted.client_mode in ("cli", "backend", "probe"):
                 continue
             client = c.accepted.params.client if c.accepted.params is not None else {}
             entry: dict[str, Any] = {
-                "connId": c.conn_id, "clientId": c.accepted.client_id,
-                "mode": c.accepted.client_mode, "role": c.accepted.role, "reason": "connect",
+                "connId": c.conn_id,
+                "clientId": c.accepted.client_id,
+                "mode": c.accepted.client_mode,
+                "role": c.accepted.role,
+                "reason": "connect",
             }
-            if c.peer:
-                entry["ip"] = c.peer
+            if (
+                c.peer
+                and not c.peer.startswith("127.")
+                and c.peer not in ("::1", "::ffff:127.0.0.1")
+            ):
+                entry["ip"] = c.peer  # 9.6 records no address for a loopback peer
             if isinstance(client.get("instanceId"), str):
                 entry["instanceId"] = client["instanceId"]
             entries.append(entry)
@@ -358,12 +379,15 @@ async def serve_reference(
     prof = get_profile(profile) if isinstance(profile, str) else profile
     cfg = config if isinstance(config, GatewayConfig) else load_config(config, env)
     gateway = ReferenceGateway(
-        cfg, prof,
+        cfg,
+        prof,
         handshake_timeout_ms=resolve_handshake_timeout_ms(prof, cfg, env, handshake_timeout_ms),
         log=log if log is not None else (lambda line: None),
     )
     server = await serve(
-        gateway.handler, host, port,
+        gateway.handler,
+        host,
+        port,
         process_request=gateway.process_request,
         max_size=MAX_PAYLOAD_BYTES,
         compression=None,

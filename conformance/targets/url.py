@@ -49,6 +49,7 @@ from conformance.targets.base import (
 )
 
 PRESENCE_IP_KEYS = ("ip", "remoteIp", "remoteAddress", "clientIp", "address")
+LOOPBACK_SEEN = "127.0.0.1"  # a presence entry without an address: a loopback peer
 
 
 def _is_loopback(host: str) -> bool:
@@ -213,6 +214,21 @@ class UrlTarget(Target):
         else:
             config = found.config
             config_source = "config.get"
+            if config is None and self.allow_pairing and _is_loopback(self.host):
+                config, why, device_id = run_coroutine(
+                    preflight.read_config_with_device(
+                        self._given,
+                        token=self.token,
+                        password=self.password,
+                        timeout=self._connect_timeout,
+                    )
+                )
+                if device_id:
+                    self._devices.add(device_id)  # removed again at the end, like the cases'
+                if config is not None:
+                    config_source = "config.get (with a device paired for it)"
+                else:
+                    found.config_refused = f"{found.config_refused}; with a device: {why}"
             if config is None:
                 self.notes.append(
                     f"the gateway refused config.get to a device-less {found.client} "
@@ -312,19 +328,20 @@ class UrlTarget(Target):
         return out.summary()
 
     async def _seen_ip(self, vantage: Vantage) -> str | None:
-        """The address the gateway recorded for a connection of ours, or None when it does not
-        say. OpenClaw keeps a presence entry (with `ip` and the client's `instanceId`) for every
-        connection except one-off CLI ones, so the probe connects as a backend client and looks
-        for itself in hello-ok's presence snapshot, else asks `system-presence` over a second,
-        loopback connection while the first is still open."""
+        """The address the gateway recorded for a connection of ours: its presence entry, found
+        by the client's instanceId. Observed on 2026.9.6: a device-less `test/test` client gets
+        an entry (cli and backend connects get none), with `ip` for a non-loopback peer and no
+        `ip` for a loopback one; reading the list needs operator.read, so a second connection
+        (a local CLI with the secret) asks `system-presence` while the probe is still open.
+        Returns LOOPBACK_SEEN for an entry without `ip`, None when nothing can be told."""
         instance = f"conformance-{uuid.uuid4().hex[:12]}"
         t = self._connect_timeout
         timeouts = Timeouts(open=t, challenge=t, response=t, close=1)
         build = preflight.connect_frame(
             token=self.token,
             password=self.password,
-            client_id="gateway-client",
-            client_mode="backend",
+            client_id="test",
+            client_mode="test",
             scopes=preflight.FULL_SCOPES,
             instance_id=instance,
         )
@@ -333,15 +350,12 @@ class UrlTarget(Target):
         if conn is None:
             return None
         try:
-            ip = _presence_ip(((out.hello or {}).get("snapshot") or {}).get("presence"), instance)
-            if ip is not None:
-                return ip
-            res = await conn.call("system-presence", {})
-            if res.ok:
-                ip = _presence_ip(res.payload, instance)
-            if ip is None and vantage is not self._given:
-                ip = await self._ask_presence(self._given, instance, timeouts)
-            return ip
+            found = _presence_ip(
+                ((out.hello or {}).get("snapshot") or {}).get("presence"), instance
+            )
+            if found is None:
+                found = await self._ask_presence(self._given, instance, timeouts)
+            return found
         finally:
             await conn.close()
 
@@ -428,11 +442,11 @@ class UrlTarget(Target):
         if not self._devices and not self._requests:
             return []
         vantage = self.loopback or self.remote or self._given
-        return asyncio.run(
-            cleanup_pairings(
-                vantage, self.token, self.password, set(self._devices), set(self._requests)
-            )
-        )
+        args = (vantage, self.token, self.password, set(self._devices), set(self._requests))
+        lines = asyncio.run(cleanup_pairings(*args))
+        if lines and "refused" in lines[0] and self.loopback is not None:
+            lines = asyncio.run(cleanup_pairings(*args, with_device=True))
+        return lines
 
     def _drop_netns(self) -> None:
         ns, self._netns = self._netns, None
@@ -445,18 +459,20 @@ class UrlTarget(Target):
 
 
 def _presence_ip(entries: Any, instance_id: str) -> str | None:
+    """The `ip` of the live presence entry with this instanceId; LOOPBACK_SEEN when the entry
+    has none (what 2026.9.6 records for a loopback peer); None without an entry."""
     if isinstance(entries, dict):
         entries = entries.get("presence") or entries.get("entries") or []
     if not isinstance(entries, list):
         return None
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("instanceId") != instance_id:
-            continue
+    mine = [e for e in entries if isinstance(e, dict) and e.get("instanceId") == instance_id]
+    mine.sort(key=lambda e: e.get("reason") == "disconnect")
+    for entry in mine:
         for key in PRESENCE_IP_KEYS:
             value = entry.get(key)
             if isinstance(value, str) and value:
                 with contextlib.suppress(ValueError):
-                    # strip a port and the IPv4-mapped prefix
                     host = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
                     return str(ipaddress.ip_address(host.removeprefix("::ffff:")))
+        return LOOPBACK_SEEN
     return None
