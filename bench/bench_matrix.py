@@ -12,10 +12,10 @@ import statistics
 import time
 import tracemalloc
 
-from conformance.loader import load_cases, packaged_case_paths
-from conformance.netns import Netns, NetnsUnavailable
-from conformance.runner import run_case_sync
+from conformance.cases.loader import load_cases, packaged_case_paths
+from conformance.judge.runner import run_case_sync
 from conformance.targets.base import CaseNotApplicable
+from conformance.targets.netns import Netns, NetnsUnavailable
 from conformance.targets.reference import ReferenceTarget
 
 

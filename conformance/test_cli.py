@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.loader import CliCase
-from conformance.plugin import ConformanceSession, run_cli_case
+from conformance.cases.loader import CliCase
+from conformance.plugin.hooks import ConformanceSession, run_cli_case
 
 
 def test_cli(

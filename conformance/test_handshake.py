@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.model import Case
-from conformance.plugin import ConformanceSession, run_conformance_case
+from conformance.cases.model import Case
+from conformance.plugin.hooks import ConformanceSession, run_conformance_case
 
 
 def test_handshake(

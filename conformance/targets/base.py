@@ -7,20 +7,17 @@ one, and reuses it for every case with the same config.
 from __future__ import annotations
 
 import abc
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from conformance.gatewayconfig import GatewaySpec
+from conformance.cases.gateway import GatewaySpec
+from conformance.protocol.sockets import Vantage
 
 if TYPE_CHECKING:
-    from conformance.model import Case
+    from conformance.cases.model import Case
 
-# Opens a TCP socket already connected to the gateway. Remote and loopback vantage points differ
-# only in where (in which network namespace) that socket is created.
-SocketFactory = Callable[[float], socket.socket]
 
 
 class TargetUnavailable(Exception):
@@ -39,25 +36,11 @@ class GatewayStartError(RuntimeError):
 
 class CaseNotApplicable(Exception):
     """This target cannot run this case (say why); the case skips. `need` names what would let
-    it run (a `conformance.needs.Need`), for the coverage summary."""
+    it run (a `conformance.cases.needs.Need`), for the coverage summary."""
 
     def __init__(self, reason: str, need: Any = None) -> None:
         super().__init__(reason)
         self.need = need
-
-
-@dataclass(frozen=True)
-class Vantage:
-    """One place the harness dials the gateway from."""
-
-    host: str  # the host part of the ws:// URL (and of the Host header)
-    port: int
-    connect: SocketFactory | None = None  # None: a plain TCP connect to host:port
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}"
 
 
 @dataclass

@@ -51,21 +51,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance import image as images
-from conformance import node as provisioning
-from conformance.gatewayconfig import REMOTE_PEER_PROXY, GatewaySpec
-from conformance.netns import socket_in_namespace
-from conformance.process import wait_ready
+from conformance.cases.gateway import REMOTE_PEER_PROXY, GatewaySpec
+from conformance.protocol.sockets import Vantage, namespace_connector
 from conformance.targets import hermetic
+from conformance.targets import image as images
+from conformance.targets import npmcache as provisioning
 from conformance.targets.base import (
     CliRun,
     Endpoint,
     GatewayPool,
     GatewayStartError,
-    SocketFactory,
     TargetUnavailable,
-    Vantage,
 )
+from conformance.targets.process import wait_ready
 
 START_TIMEOUT_S = 90.0  # create to ready; 9.6 needs ~6-10 s on 2 cores, this only bounds hangs
 STOP_TIMEOUT_S = 30.0  # one `docker rm -f`
@@ -225,23 +223,6 @@ def create_own_network(client: Any, name: str, labels: dict[str, str]) -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # the loopback vantage: a socket inside the container's network namespace
-
-
-def netns_connector(ns_path: str, host: str, port: int) -> SocketFactory:
-    """A SocketFactory: a socket inside the namespace at `ns_path`, connected to host:port."""
-
-    def connect(timeout: float) -> socket.socket:
-        sock = socket_in_namespace(ns_path)
-        sock.settimeout(timeout)
-        try:
-            sock.connect((host, port))
-        except BaseException:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        return sock
-
-    return connect
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,7 +616,7 @@ class ContainerTarget(GatewayPool):
                 f"(pid {pid}; the harness must run as root in the Docker host's pid namespace). "
                 f"Log tail:\n{gw.log_tail()}"
             )
-        inside = netns_connector(ns_path, "127.0.0.1", GATEWAY_PORT)
+        inside = namespace_connector(ns_path, "127.0.0.1", GATEWAY_PORT)
         loopback = Vantage("127.0.0.1", GATEWAY_PORT, connect=inside)
         remote: Vantage | None = None
         remote_peer_ip: str | None = None

@@ -8,7 +8,7 @@ import re
 import secrets
 from typing import Any
 
-from conformance.gatewayconfig import GatewaySpec
+from conformance.cases.gateway import GatewaySpec
 from conformance.targets.base import CaseNotApplicable
 
 # GATEWAY_PROTOCOL.md section 8: off what a conformance run never needs (channels, providers,

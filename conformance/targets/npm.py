@@ -22,19 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from conformance import node as provisioning
-from conformance.gatewayconfig import GatewaySpec
-from conformance.process import wait_ready
+from conformance.cases.gateway import GatewaySpec
+from conformance.protocol.sockets import SocketFactory, Vantage
 from conformance.targets import hermetic
+from conformance.targets import npmcache as provisioning
 from conformance.targets.base import (
     CliRun,
     Endpoint,
     GatewayPool,
     GatewayStartError,
-    SocketFactory,
     TargetUnavailable,
-    Vantage,
 )
+from conformance.targets.process import wait_ready
 
 START_TIMEOUT_S = 60.0  # spawn to ready; 9.6 needs ~8-11 s on 2 cores, so this only bounds hangs
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
@@ -46,7 +45,7 @@ LOG_TAIL_LINES = 40
 
 
 class NetnsLike(Protocol):
-    """What this target uses of `conformance.netns` (written separately)."""
+    """What this target uses of `conformance.targets.netns` (written separately)."""
 
     inner_ip: str  # the gateway's address inside the namespace
     outer_ip: str  # the address the gateway sees for remote clients

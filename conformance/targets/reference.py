@@ -13,11 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.gatewayconfig import GatewaySpec
-from conformance.netns import Netns
-from conformance.process import GatewayProcess, free_port, wait_ready
+from conformance.cases.gateway import GatewaySpec
+from conformance.protocol.sockets import Vantage
 from conformance.targets import hermetic
-from conformance.targets.base import Endpoint, Target, TargetUnavailable, Vantage
+from conformance.targets.base import Endpoint, Target, TargetUnavailable
+from conformance.targets.netns import Netns
+from conformance.targets.process import GatewayProcess, free_port, wait_ready
 
 PROFILES = {"current": ("2026.9.6", 4), "2026.3.13": ("2026.3.13", 3)}
 START_TIMEOUT_S = 20.0
@@ -26,7 +27,7 @@ START_TIMEOUT_S = 20.0
 def profile_for(version: str | None) -> str:
     """The reference profile nearest a release: the 2026.3.13 emulation for the releases that
     clear device-less scopes without the later fixes (2026.3.12 up to 2026.3.22), else current."""
-    from conformance.targetspec import parse_version
+    from conformance.targets.spec import parse_version
 
     parsed = parse_version(version)
     if parsed is not None and (2026, 3, 12) <= parsed < (2026, 3, 22):

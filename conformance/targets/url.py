@@ -1,9 +1,9 @@
 """A gateway someone else runs, reached at a URL. We change nothing we were not allowed to.
 
-The run starts with one preflight handshake (`conformance.preflight`): reachable, speaking the
+The run starts with one preflight handshake (`targets.preflight`): reachable, speaking the
 protocol, taking the secret. Then the gateway's own config (`config.get`, or the file given with
 `--gateway-config`) says what it runs with, and every case whose needs that config meets runs
-(`conformance.needs`); the rest skip, each saying what it needs. Explicit flags win over the
+(`conformance.cases.needs`); the rest skip, each saying what it needs. Explicit flags win over the
 config and are checked against it: a contradiction stops the run with one message.
 
 Vantage points are checked, not guessed: the harness asks the gateway which address it saw
@@ -24,12 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance import preflight
-from conformance.cleanup import cleanup_pairings
-from conformance.client import Timeouts, handshake
-from conformance.gatewayconfig import GatewaySpec
-from conformance.model import Case, DeviceState
-from conformance.needs import (
+from conformance.cases.gateway import GatewaySpec
+from conformance.cases.model import Case, DeviceState
+from conformance.cases.needs import (
     Deployed,
     Need,
     Unmet,
@@ -37,16 +34,19 @@ from conformance.needs import (
     needs_of,
     unmet,
 )
-from conformance.netns import Netns, NetnsUnavailable
-from conformance.process import run_coroutine
+from conformance.protocol.client import Timeouts, handshake
+from conformance.protocol.sockets import Vantage
+from conformance.targets import preflight
 from conformance.targets.base import (
     CaseNotApplicable,
     Endpoint,
     Target,
     TargetUnavailable,
     TargetUsageError,
-    Vantage,
 )
+from conformance.targets.cleanup import cleanup_pairings
+from conformance.targets.netns import Netns, NetnsUnavailable
+from conformance.targets.process import run_coroutine
 
 PRESENCE_IP_KEYS = ("ip", "remoteIp", "remoteAddress", "clientIp", "address")
 LOOPBACK_SEEN = "127.0.0.1"  # a presence entry without an address: a loopback peer

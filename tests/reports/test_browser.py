@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance import render
+from conformance.reports import render
 from tests.reports._dom import Page, parse
 
 REQUIRE = os.environ.get("OPENCLAW_CONFORMANCE_REQUIRE_CHROMIUM") == "1"

@@ -1,4 +1,4 @@
-"""Unit tests of conformance.render on small hand-made report dicts."""
+"""Unit tests of conformance.reports.render on small hand-made report dicts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance import render
+from conformance.reports import render
 from tests.reports._dom import parse
 
 ALL = [
@@ -419,7 +419,7 @@ def test_matrix_markdown_shape() -> None:
 
 
 def test_a_skip_is_not_a_difference() -> None:
-    from conformance.render import row_differs
+    from conformance.reports.render import row_differs
 
     ran = {"outcome": "passed", "observed": {"accepted": True, "scopes": ["operator.read"]}}
     assert not row_differs({"a": ran, "b": {"outcome": "skipped", "observed": None}, "c": None})

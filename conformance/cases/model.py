@@ -1,0 +1,211 @@
+"""The case model: what a handshake case sends and what it expects. Data only, no behaviour
+beyond derived views (axes, markers) that the plugin and the reports share."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.cases.gateway import GatewaySpec
+
+OPERATOR_SCOPES = (
+    "operator.admin",
+    "operator.read",
+    "operator.write",
+    "operator.approvals",
+    "operator.pairing",
+)
+
+
+class Severity(enum.Enum):
+    MUST = "must"
+    SHOULD = "should"
+    INFO = "info"
+
+
+class DeviceState(enum.Enum):
+    NONE = "none"
+    UNPAIRED = "unpaired"
+    PAIRED = "paired"
+
+
+class Proof(enum.Enum):
+    VALID = "valid"
+    BAD_SIGNATURE = "bad-signature"
+    STALE_SIGNED_AT = "stale-signed-at"
+    WRONG_NONCE = "wrong-nonce"
+    BLANK_NONCE = "blank-nonce"
+    MISSING_NONCE = "missing-nonce"
+    ID_MISMATCH = "id-mismatch"
+    INVALID_PUBLIC_KEY = "invalid-public-key"
+    UNDECODABLE_PUBLIC_KEY = "undecodable-public-key"
+
+
+class FirstFrame(enum.Enum):
+    CONNECT = "connect"
+    NOT_CONNECT = "not-connect"
+    NOT_JSON = "not-json"
+    NON_REQUEST = "non-request"
+    OVERSIZE = "oversize"
+    SILENT = "silent"
+
+
+class Secret(enum.Enum):
+    RIGHT = "right"
+    WRONG = "wrong"
+
+
+class DeviceTokenUse(enum.Enum):
+    ISSUED = "issued"
+    WRONG = "wrong"
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    id: str
+    mode: str
+    platform: str | None = "linux"
+    device_family: str | None = None
+    version: str = "conformance"
+
+    @property
+    def label(self) -> str:
+        return f"{self.id}/{self.mode}"
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    via: str = "loopback"  # loopback | remote
+    origin: str | None = None  # "gateway" = the gateway's own origin
+    forwarded_for: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: Secret | None = None
+    password: Secret | None = None
+    device_token: DeviceTokenUse | None = None
+
+
+@dataclass(frozen=True)
+class PairedAs:
+    role: str
+    scopes: tuple[str, ...]
+    # The metadata the pairing pins (GATEWAY_PROTOCOL.md section 2); default: the case's client's
+    platform: str | None = None
+    device_family: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    state: DeviceState = DeviceState.NONE
+    signature: str = "v3"
+    proof: Proof = Proof.VALID
+    paired_as: PairedAs | None = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    accepted: bool
+    scopes: frozenset[str] | None = None
+    device_token: bool | None = None
+    auth_method: str | None = None
+    error: str | None = None
+    details_code: str | None = None
+    details_code_given: bool = False  # distinguishes `details_code: null` from absent
+    message: str | None = None
+    details: tuple[tuple[str, Any], ...] = ()
+    close: int | None = None
+    response: bool = True
+    http_status: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report's `expected` object: only what the case states."""
+        out: dict[str, Any] = {"accepted": self.accepted}
+        if self.accepted:
+            if self.scopes is not None:
+                out["scopes"] = sorted(self.scopes)
+            if self.device_token is not None:
+                out["device_token"] = self.device_token
+            if self.auth_method is not None:
+                out["auth_method"] = self.auth_method
+            return out
+        if self.http_status is not None:
+            out["http_status"] = self.http_status
+            return out
+        if not self.response:
+            out["response"] = False
+        if self.error is not None:
+            out["error"] = {"code": self.error, "details_code": self.details_code}
+        if self.message is not None:
+            out["message"] = self.message
+        if self.details:
+            out["details"] = dict(self.details)
+        if self.close is not None:
+            out["close_code"] = self.close
+        return out
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    severity: Severity
+    gateway: GatewaySpec
+    client: ClientSpec
+    expect: Expectation
+    role: str = "operator"
+    scopes: tuple[str, ...] | None = None
+    credentials: Credentials = field(default_factory=Credentials)
+    connection: ConnectionSpec = field(default_factory=ConnectionSpec)
+    device: DeviceSpec = field(default_factory=DeviceSpec)
+    protocol: tuple[int, int] = (3, 4)
+    first_frame: FirstFrame = FirstFrame.CONNECT
+    title: str | None = None
+    refs: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    source: str = ""  # file:line where the case (or its matrix) is defined
+
+    def expected_dict(self) -> dict[str, Any]:
+        return self.expect.as_dict()
+
+    @property
+    def locality(self) -> str:
+        if self.connection.forwarded_for is None:
+            return self.connection.via
+        peer = "loopback" if self.connection.via == "loopback" else "remote-peer"
+        return "proxied-trusted" if peer in self.gateway.trusted_proxies else "proxied-untrusted"
+
+    @property
+    def device_axis(self) -> str:
+        if self.device.proof is not Proof.VALID:
+            return self.device.proof.value
+        return self.device.state.value
+
+    @property
+    def axes(self) -> dict[str, str]:
+        return {
+            "auth": self.gateway.auth,
+            "locality": self.locality,
+            "device": self.device_axis,
+            "client": self.client.label,
+            "role": self.role,
+        }
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """pytest marker names, so `-m "auth_token and locality_remote"` selects cases."""
+        names = [self.severity.value]
+        names += [f"{axis}_{_identifier(value)}" for axis, value in self.axes.items()]
+        # `-m ref_49180`, `-m ref_ghsa_rqpp_rjj8_7wv8`, `-m ref_s01`: issue numbers alone, since
+        # every issue of this matrix lives in openclaw/openclaw
+        names += [f"ref_{_identifier(ref.removeprefix('openclaw/openclaw#'))}" for ref in self.refs]
+        return tuple(dict.fromkeys(names))
+
+
+def _identifier(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", value).strip("_").lower()

@@ -1,0 +1,410 @@
+"""Running one case against one endpoint: preconditions, the handshake, the scope probes.
+
+The result is an `Observation`; judging it against the expectation is `verdict.py`'s job, so
+the same observation feeds the pytest assertion, the reports and the differential mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.cases.model import (
+    Case,
+    DeviceState,
+    DeviceTokenUse,
+    Proof,
+    Secret,
+)
+from conformance.cases.model import FirstFrame as FirstFrameKind
+from conformance.cases.needs import NOT_ALLOWED_ORIGIN, Need
+from conformance.protocol.client import FirstFrame, HandshakeOutcome, Timeouts, handshake
+from conformance.protocol.identity import DeviceIdentity, b64url, signature_payload
+from conformance.protocol.scopes import ProbeResult, probe_all
+from conformance.protocol.sockets import Vantage
+from conformance.targets.base import CaseNotApplicable, Endpoint
+
+CONNECT_ATTEMPTS = 4  # refused while starting, or UNAVAILABLE with retryAfterMs
+MAX_RETRY_WAIT_S = 5.0
+PREAUTH_LIMIT = 65536
+STALE_MS = 10 * 60 * 1000  # far beyond the 120 s skew the gateway allows
+
+
+class PreconditionError(Exception):
+    """The case could not be set up (e.g. pairing its device failed): an error, not a failure."""
+
+
+@dataclass
+class Observation:
+    outcome: HandshakeOutcome
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    device_id: str | None = None
+    paired_token: str | None = None  # the device token obtained while pairing, if any
+    attempts: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def reported_scopes(self) -> frozenset[str] | None:
+        auth = self.outcome.auth
+        scopes = auth.get("scopes") if auth else None
+        return frozenset(scopes) if isinstance(scopes, list) else None
+
+    @property
+    def enforced_scopes(self) -> frozenset[str] | None:
+        if not self.probes:
+            return None
+        return frozenset(s for s, p in self.probes.items() if p.allowed)
+
+    @property
+    def device_token_issued(self) -> bool:
+        auth = self.outcome.auth
+        return bool(auth and isinstance(auth.get("deviceToken"), str))
+
+    @property
+    def auth_method(self) -> str | None:
+        auth = self.outcome.auth
+        method = auth.get("method") if auth else None
+        return method if isinstance(method, str) else None
+
+    def as_dict(self) -> dict[str, Any]:
+        o = self.outcome
+        enforced = self.enforced_scopes
+        reported = self.reported_scopes
+        return {
+            "accepted": o.accepted,
+            "scopes": sorted(enforced) if enforced is not None else None,
+            "reported_scopes": sorted(reported) if reported is not None else None,
+            "error": None
+            if o.error is None
+            else {
+                "code": o.error.code,
+                "details_code": o.error.details_code,
+                "message": o.error.message,
+            },
+            "close_code": o.close_code,
+            "http_status": o.http_status,
+            "protocol": o.protocol,
+            "device_token": self.device_token_issued if o.accepted else None,
+            "auth_method": self.auth_method,
+            "transport_error": o.transport_error,
+            "probes": {s: p.describe() for s, p in self.probes.items()},
+        }
+
+
+def vantage_for(case: Case, endpoint: Endpoint) -> Vantage:
+    vantage = endpoint.remote if case.connection.via == "remote" else endpoint.loopback
+    if vantage is None:
+        why = endpoint.remote_unavailable if case.connection.via == "remote" else None
+        raise CaseNotApplicable(
+            f"needs a {case.connection.via} vantage point, which this target does not offer"
+            + (f" ({why})" if why else ""),
+            need=Need.REMOTE if case.connection.via == "remote" else Need.LOOPBACK,
+        )
+    return vantage
+
+
+def case_origin(case: Case, endpoint: Endpoint, vantage: Vantage) -> str | None:
+    """The Origin header a case sends: its role played on this gateway, or its literal."""
+    origin = case.connection.origin
+    if origin == "gateway":
+        return f"http://{vantage.host}:{vantage.port}"
+    if origin == "allowed":
+        allowed = endpoint.allowed_origin or next(
+            (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
+        )
+        if allowed is None:
+            raise CaseNotApplicable(
+                "sends an allowed Origin; the gateway allows none", need=Need.ORIGIN
+            )
+        return allowed
+    if origin == "not-allowed":
+        return NOT_ALLOWED_ORIGIN
+    return origin
+
+
+def request_headers(case: Case, vantage: Vantage, endpoint: Endpoint) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    origin = case_origin(case, endpoint, vantage)
+    if origin is not None:
+        headers["Origin"] = origin
+    if case.connection.forwarded_for is not None:
+        headers["X-Forwarded-For"] = case.connection.forwarded_for
+    headers.update(dict(case.connection.headers))
+    return headers
+
+
+def _secret(use: Secret | None, right: str | None, what: str) -> str | None:
+    if use is None:
+        return None
+    if use is Secret.WRONG:
+        return "wrong-" + secrets.token_hex(8)
+    if right is None:
+        raise CaseNotApplicable(
+            f"needs the gateway's {what}, which was not given", need=Need.SECRET
+        )
+    return right
+
+
+@dataclass
+class ConnectPlan:
+    """Everything needed to build the connect frame once the challenge nonce is known."""
+
+    client_id: str
+    client_mode: str
+    client_version: str
+    platform: str | None
+    device_family: str | None
+    role: str
+    scopes: tuple[str, ...] | None
+    auth: dict[str, str]
+    protocol: tuple[int, int]
+    identity: DeviceIdentity | None = None
+    signature: str = "v3"
+    proof: Proof = Proof.VALID
+
+    def frame(self, nonce: str) -> dict[str, Any]:
+        client: dict[str, Any] = {
+            "id": self.client_id,
+            "version": self.client_version,
+            "platform": self.platform or "linux",
+            "mode": self.client_mode,
+        }
+        if self.device_family:
+            client["deviceFamily"] = self.device_family
+        params: dict[str, Any] = {
+            "minProtocol": self.protocol[0],
+            "maxProtocol": self.protocol[1],
+            "client": client,
+            "role": self.role,
+        }
+        if self.scopes is not None:
+            params["scopes"] = list(self.scopes)
+        if self.auth:
+            params["auth"] = dict(self.auth)
+        if self.identity is not None:
+            params["device"] = self._device(nonce)
+        return {
+            "type": "req",
+            "id": f"connect-{uuid.uuid4().hex[:8]}",
+            "method": "connect",
+            "params": params,
+        }
+
+    def _device(self, nonce: str) -> dict[str, Any]:
+        ident = self.identity
+        assert ident is not None
+        signed_at = int(time.time() * 1000)
+        if self.proof is Proof.STALE_SIGNED_AT:
+            signed_at -= STALE_MS
+        signed_nonce = nonce
+        if self.proof is Proof.WRONG_NONCE:
+            signed_nonce = str(uuid.uuid4())
+        elif self.proof is Proof.BLANK_NONCE:
+            signed_nonce = "  "
+        token = (
+            self.auth.get("token")
+            or self.auth.get("deviceToken")
+            or self.auth.get("bootstrapToken")
+        )
+        payload = signature_payload(
+            self.signature,
+            device_id=ident.device_id,
+            client_id=self.client_id,
+            client_mode=self.client_mode,
+            role=self.role,
+            scopes=self.scopes or (),
+            signed_at_ms=signed_at,
+            token=token,
+            nonce=signed_nonce,
+            platform=self.platform,
+            device_family=self.device_family,
+        )
+        signature = ident.sign(payload)
+        public_key = ident.public_key_b64url
+        device_id = ident.device_id
+        if self.proof is Proof.BAD_SIGNATURE:
+            signature = ident.sign(payload + "|tampered")
+        elif self.proof is Proof.ID_MISMATCH:
+            device_id = DeviceIdentity.generate().device_id
+        elif self.proof is Proof.INVALID_PUBLIC_KEY:
+            # 32 bytes that are not this device's key; the id matches them, so only the
+            # signature check can catch it (GATEWAY_PROTOCOL.md K11).
+            fake = bytes(range(1, 33))
+            public_key = b64url(fake)
+            device_id = hashlib.sha256(fake).hexdigest()
+        elif self.proof is Proof.UNDECODABLE_PUBLIC_KEY:
+            public_key = "%%% not a key %%%"
+        device: dict[str, Any] = {
+            "id": device_id,
+            "publicKey": public_key,
+            "signature": signature,
+            "signedAt": signed_at,
+            "nonce": signed_nonce,
+        }
+        if self.proof is Proof.MISSING_NONCE:
+            del device["nonce"]
+        return device
+
+
+def _first_frame_builder(case: Case, plan: ConnectPlan):
+    kind = case.first_frame
+
+    def build(nonce: str) -> FirstFrame:
+        if kind is FirstFrameKind.CONNECT:
+            return plan.frame(nonce)
+        if kind is FirstFrameKind.NOT_CONNECT:
+            return {"type": "req", "id": "h1", "method": "health", "params": {}}
+        if kind is FirstFrameKind.NOT_JSON:
+            return "this is not json {"
+        if kind is FirstFrameKind.NON_REQUEST:
+            return json.dumps({"type": "event", "event": "hello"})
+        if kind is FirstFrameKind.OVERSIZE:
+            frame = plan.frame(nonce)
+            frame["params"]["pathEnv"] = "x" * (PREAUTH_LIMIT + 1024)
+            # A request id would make the client wait for a `res`; the gateway answers none.
+            return json.dumps(frame)
+        return None  # SILENT
+
+    return build
+
+
+def _timeouts(case: Case) -> Timeouts:
+    if case.first_frame is FirstFrameKind.SILENT and case.gateway.handshake_timeout_ms:
+        return Timeouts(response=case.gateway.handshake_timeout_ms / 1000 + 5)
+    return Timeouts()
+
+
+async def _connect_with_retry(
+    vantage: Vantage, build, headers, timeouts
+) -> tuple[HandshakeOutcome, int]:
+    """Retries what a starting gateway does (refused, UNAVAILABLE); never retries a verdict."""
+    outcome = HandshakeOutcome()
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        outcome = await handshake(vantage, build, headers=headers, timeouts=timeouts)
+        err = outcome.error
+        if err is not None and err.code == "UNAVAILABLE" and attempt < CONNECT_ATTEMPTS:
+            await asyncio.sleep(min((err.retry_after_ms or 500) / 1000, MAX_RETRY_WAIT_S))
+            continue
+        refused = outcome.transport_error and "ConnectionRefused" in outcome.transport_error
+        if refused and attempt < CONNECT_ATTEMPTS:
+            await asyncio.sleep(0.5 * attempt)
+            continue
+        return outcome, attempt
+    return outcome, CONNECT_ATTEMPTS
+
+
+def _shared_auth(case: Case, endpoint: Endpoint) -> dict[str, str]:
+    auth: dict[str, str] = {}
+    token = _secret(case.credentials.token, endpoint.token, "token")
+    password = _secret(case.credentials.password, endpoint.password, "password")
+    if token is not None:
+        auth["token"] = token
+    if password is not None:
+        auth["password"] = password
+    return auth
+
+
+async def _pair(case: Case, endpoint: Endpoint, ident: DeviceIdentity) -> str | None:
+    """Pair the device before the case by silent local pairing; return the device token."""
+    paired_as = case.device.paired_as
+    assert paired_as is not None
+    if endpoint.loopback is None:
+        raise PreconditionError("pairing a device needs a loopback vantage point")
+    auth: dict[str, str] = {}
+    mode = case.gateway.auth
+    if mode == "token":
+        if endpoint.token is None:
+            raise PreconditionError("pairing needs the gateway token")
+        auth["token"] = endpoint.token
+    elif mode == "password":
+        if endpoint.password is None:
+            raise PreconditionError("pairing needs the gateway password")
+        auth["password"] = endpoint.password
+    elif mode != "none":
+        raise PreconditionError(f"cannot pair a device by silent local pairing under auth {mode}")
+    is_node = paired_as.role == "node"
+    plan = ConnectPlan(
+        client_id="node-host" if is_node else "cli",
+        client_mode="node" if is_node else "cli",
+        client_version="conformance",
+        platform=paired_as.platform,
+        device_family=paired_as.device_family,
+        role=paired_as.role,
+        scopes=paired_as.scopes,
+        auth=auth,
+        protocol=(3, 4),
+        identity=ident,
+    )
+    outcome, _ = await _connect_with_retry(endpoint.loopback, plan.frame, {}, Timeouts())
+    if outcome.connection is not None:
+        await outcome.connection.close()
+    if outcome.transport_error:
+        # Not a verdict on the gateway: the harness could not get an answer.
+        raise RuntimeError(f"pairing the device failed: {outcome.summary()}")
+    if not outcome.accepted:
+        raise PreconditionError(
+            f"pairing the device as {plan.client_id}/{plan.client_mode} failed: {outcome.summary()}"
+        )
+    token = (outcome.auth or {}).get("deviceToken")
+    return token if isinstance(token, str) else None
+
+
+async def run_case(case: Case, endpoint: Endpoint) -> Observation:
+    vantage = vantage_for(case, endpoint)
+    ident = DeviceIdentity.generate() if case.device.state is not DeviceState.NONE else None
+    paired_token = None
+    if ident is not None and case.device.state is DeviceState.PAIRED:
+        paired_token = await _pair(case, endpoint, ident)
+    auth = _shared_auth(case, endpoint)
+    if case.credentials.device_token is DeviceTokenUse.ISSUED:
+        if paired_token is None:
+            raise PreconditionError(
+                "the case reconnects with its device token, but pairing issued none"
+            )
+        auth["deviceToken"] = paired_token
+    elif case.credentials.device_token is DeviceTokenUse.WRONG:
+        auth["deviceToken"] = b64url(secrets.token_bytes(32))
+    plan = ConnectPlan(
+        client_id=case.client.id,
+        client_mode=case.client.mode,
+        client_version=case.client.version,
+        platform=case.client.platform,
+        device_family=case.client.device_family,
+        role=case.role,
+        scopes=case.scopes,
+        auth=auth,
+        protocol=case.protocol,
+        identity=ident,
+        signature=case.device.signature,
+        proof=case.device.proof,
+    )
+    outcome, attempts = await _connect_with_retry(
+        vantage,
+        _first_frame_builder(case, plan),
+        request_headers(case, vantage, endpoint),
+        _timeouts(case),
+    )
+    obs = Observation(
+        outcome=outcome,
+        device_id=ident.device_id if ident else None,
+        paired_token=paired_token,
+        attempts=attempts,
+    )
+    if outcome.connection is not None:
+        try:
+            if case.role == "operator":
+                obs.probes = await probe_all(outcome.connection)
+        finally:
+            await outcome.connection.close()
+            outcome.connection = None
+    return obs
+
+
+def run_case_sync(case: Case, endpoint: Endpoint) -> Observation:
+    return asyncio.run(run_case(case, endpoint))

@@ -1,0 +1,361 @@
+"""Build a runnable OpenClaw gateway image locally, without any container registry.
+
+No base image is pulled: the root filesystem is assembled from what the npm target already caches
+(the Node 24 binary from PyPI and the npm install of the release), plus the host's shared
+libraries that node and the release's native addons need (found with `ldd`) and a minimal `/etc`.
+It is streamed as a tar straight into `docker import`, which sets the image config with
+`--change` lines.
+
+The image mirrors the shape of the official `ghcr.io/openclaw/openclaw:<version>`: running it
+with no command starts the gateway (`node openclaw.mjs gateway --allow-unconfigured` in `/app`),
+configured by `OPENCLAW_CONFIG_PATH`, `OPENCLAW_STATE_DIR`, `OPENCLAW_GATEWAY_PORT` and friends.
+
+    openclaw-conformance image build openclaw@2026.9.6 [--tag T] [--force]
+
+A build is skipped when the tag already exists with this module's labels for the same version and
+layout (`LABEL_VERSION`, `LABEL_FORMAT`): a second build is a cache hit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance.targets import npmcache as provisioning
+
+DEFAULT_REPOSITORY = "openclaw-conformance/openclaw"
+LABEL_VERSION = "openclaw-conformance.version"  # the OpenClaw release inside
+LABEL_FORMAT = "openclaw-conformance.targets.image-format"  # bump when the layout below changes
+LABEL_BUILDER = "openclaw-conformance.builder"
+OCI_VERSION = "org.opencontainers.image.version"
+IMAGE_FORMAT = "1"
+
+APP_DIR = "/app"  # the package folder (a symlink into RELEASE_DIR), as in the official image
+RELEASE_DIR = "/opt/openclaw"  # the npm install root: RELEASE_DIR/node_modules/openclaw
+NODE_PATH_IN_IMAGE = "/usr/local/bin/node"
+GATEWAY_PORT = 18789  # the official default
+
+IMPORT_TIMEOUT_S = 600.0
+DOCKER_TIMEOUT_S = 60.0
+
+
+class ImageBuildError(RuntimeError):
+    """The image could not be built; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# docker helpers
+
+
+def _docker(*args: str, timeout: float = DOCKER_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError as exc:
+        raise ImageBuildError(
+            "the docker CLI is not installed (see scripts/ensure-docker)"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ImageBuildError(f"`docker {' '.join(args)}` timed out after {timeout:.0f} s") from exc
+
+
+def docker_unavailable_reason() -> str | None:
+    """None when a Docker daemon answers, else why not (for skips and session errors)."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed (run scripts/ensure-docker)"
+    try:
+        proc = _docker("info", "--format", "{{.ServerVersion}}", timeout=20)
+    except ImageBuildError as exc:
+        return str(exc)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        return "no Docker daemon answers `docker info` (run scripts/ensure-docker)" + (
+            f": {detail[-1]}" if detail else ""
+        )
+    return None
+
+
+def image_labels(ref: str) -> dict[str, str] | None:
+    """The labels of a local image, or None when there is no such image here."""
+    proc = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref)
+    if proc.returncode != 0:
+        return None
+    try:
+        labels = json.loads(proc.stdout.strip() or "null")
+    except ValueError:
+        return None
+    return labels if isinstance(labels, dict) else {}
+
+
+def default_tag(version: str) -> str:
+    return f"{DEFAULT_REPOSITORY}:{version}"
+
+
+def _is_cached(tag: str, version: str) -> bool:
+    labels = image_labels(tag)
+    return (
+        labels is not None
+        and labels.get(LABEL_VERSION) == version
+        and labels.get(LABEL_FORMAT) == IMAGE_FORMAT
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# root filesystem
+
+
+def _ldd(paths: Sequence[Path]) -> set[Path]:
+    """Every shared library (and the loader) that these ELF files need, as absolute host paths."""
+    found: set[Path] = set()
+    for path in paths:
+        try:
+            out = subprocess.run(
+                ["ldd", str(path)], capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        for line in out.splitlines():
+            line = line.strip()
+            # "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux... (0x...)"
+            target = line.split("=>", 1)[1].strip() if "=>" in line else line
+            target = target.split(" (", 1)[0].strip()
+            if target.startswith("/"):
+                found.add(Path(target))
+    return found
+
+
+def _native_addons(release_root: Path) -> list[Path]:
+    """The release's native addons that can load here (glibc Linux on this architecture)."""
+    arch = {"x86_64": "x64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    addons = []
+    for path in (release_root / "node_modules").rglob("*.node"):
+        text = str(path)
+        if "darwin" in text or "win32" in text or "musl" in text:
+            continue
+        if "linux" in text and arch not in text:
+            continue
+        addons.append(path)
+    return addons
+
+
+def _copy_into(root: Path, host_path: Path) -> None:
+    """Copy a host file to the same absolute path under `root`, following symlinks."""
+    dest = root / str(host_path).lstrip("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(host_path.resolve(), dest)
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)  # same filesystem: free
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def assemble_rootfs(staging: Path, node: Path, release_root: Path) -> None:
+    """Everything of the image except the release itself (streamed from the cache by tar)."""
+    _link_or_copy(node.resolve(), staging / NODE_PATH_IN_IMAGE.lstrip("/"))
+    libraries = _ldd([node, *_native_addons(release_root)])
+    # A shell for whatever the gateway may spawn via `sh -c` (dash is tiny; glibc is already in).
+    shell = Path("/bin/sh")
+    if shell.exists():
+        libraries |= _ldd([shell.resolve()])
+    for lib in sorted(libraries):
+        _copy_into(staging, lib)
+    if shell.exists():
+        (staging / "bin").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(shell.resolve(), staging / "bin" / "sh")
+
+    etc = staging / "etc"
+    etc.mkdir(exist_ok=True)
+    (etc / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\n"
+        "node:x:1000:1000:node:/home/node:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    )
+    (etc / "group").write_text("root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n")
+    (etc / "nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files dns\n")
+    for name in ("hosts", "resolv.conf", "hostname"):  # docker bind-mounts its own over these
+        (etc / name).touch()
+    certs = Path("/etc/ssl/certs/ca-certificates.crt")
+    if certs.is_file():
+        (etc / "ssl" / "certs").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(certs, etc / "ssl" / "certs" / "ca-certificates.crt")
+    folders = {"tmp": 0o1777, "root": 0o700, "home/node": 0o755, "dev": 0o755, "proc": 0o755,
+               "sys": 0o755, "usr/bin": 0o755, "opt": 0o755}  # fmt: skip
+    for d, mode in folders.items():
+        (staging / d).mkdir(parents=True, exist_ok=True)
+        (staging / d).chmod(mode)
+    with contextlib.suppress(OSError):
+        os.chown(staging / "home" / "node", 1000, 1000)
+    # /app is the package folder, as in the official image; node resolves the symlink itself.
+    (staging / APP_DIR.lstrip("/")).symlink_to(f"{RELEASE_DIR}/node_modules/{provisioning.PACKAGE}")
+    # `env node` style shebangs look on PATH; /usr/bin/env does not exist, so no shebang runs.
+
+
+def _changes(version: str) -> list[str]:
+    labels = {
+        LABEL_VERSION: version,
+        LABEL_FORMAT: IMAGE_FORMAT,
+        LABEL_BUILDER: "openclaw-conformance image build",
+        OCI_VERSION: version,
+        "org.opencontainers.image.title": "openclaw",
+    }
+    return [
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+        "ENV HOME=/root",
+        "ENV LANG=C.UTF-8",
+        f"ENV OPENCLAW_GATEWAY_PORT={GATEWAY_PORT}",
+        f"WORKDIR {APP_DIR}",
+        f'ENTRYPOINT ["node", "{APP_DIR}/{provisioning.PACKAGE}.mjs"]',
+        'CMD ["gateway", "--allow-unconfigured"]',
+        f"EXPOSE {GATEWAY_PORT}",
+        "LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in labels.items()),
+    ]
+
+
+def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
+    """`tar` the staging folder plus the cached release, piped into `docker import`."""
+    tar_argv = [
+        "tar", "-c", "--numeric-owner", "--owner=0", "--group=0",
+        "-C", str(staging), ".",
+        # The release comes straight from the cache (no 650 MB copy), renamed under RELEASE_DIR.
+        "--transform", f"flags=r;s,^node_modules,{RELEASE_DIR.lstrip('/')}/node_modules,",
+        "-C", str(release_root), "node_modules",
+    ]  # fmt: skip
+    import_argv = ["docker", "import"]
+    for change in _changes(version):
+        import_argv += ["--change", change]
+    import_argv += ["-", tag]
+    with tempfile.TemporaryFile() as tar_err:
+        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=tar_err)
+        try:
+            assert tar.stdout is not None
+            try:
+                imported = subprocess.run(
+                    import_argv, stdin=tar.stdout, capture_output=True, text=True,
+                    timeout=IMPORT_TIMEOUT_S, check=False,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired as exc:
+                raise ImageBuildError(
+                    f"docker import timed out after {IMPORT_TIMEOUT_S:.0f} s"
+                ) from exc
+            finally:
+                tar.stdout.close()
+        finally:
+            if tar.poll() is None:
+                tar.kill()
+            tar.wait()
+        tar_err.seek(0)
+        tar_msg = tar_err.read().decode(errors="replace").strip()
+    if tar.returncode != 0:
+        raise ImageBuildError(
+            f"tar of the root filesystem failed (exit {tar.returncode}): {tar_msg}"
+        )
+    if imported.returncode != 0:
+        raise ImageBuildError(
+            f"docker import failed (exit {imported.returncode}): "
+            + (imported.stderr or imported.stdout).strip()[-2000:]
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def build_image(
+    version: str,
+    *,
+    tag: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    progress: provisioning.ProgressFn = print,
+    force: bool = False,
+) -> str:
+    """Build (or find in Docker's cache) a gateway image of `openclaw@<version>`; return its tag.
+
+    `version` may be `2026.9.6`, `openclaw@2026.9.6` or a dist-tag (resolved with npm). Raises
+    ImageBuildError (Docker missing, import failed) or provisioning.ProvisioningError.
+    """
+    exact = provisioning.resolve_version(version, cache, progress)
+    tag = tag or default_tag(exact)
+    reason = docker_unavailable_reason()
+    if reason:
+        raise ImageBuildError(reason)
+    if not force and _is_cached(tag, exact):
+        progress(f"image {tag} (openclaw@{exact}) is already built")
+        return tag
+
+    lock = provisioning.cache_dir(cache) / "images" / f".{tag.replace('/', '_')}.lock"
+    with provisioning._locked(lock, f"image {tag}", progress):
+        if not force and _is_cached(tag, exact):  # a peer built it while we waited
+            progress(f"image {tag} (openclaw@{exact}) is already built")
+            return tag
+        started = time.monotonic()
+        progress(f"building image {tag} from openclaw@{exact} (no registry needed)...")
+        node = provisioning.ensure_node(cache, progress)
+        package = provisioning.ensure_release(exact, cache, progress)
+        release_root = package.parent.parent  # <root>/node_modules/openclaw
+        staging = Path(tempfile.mkdtemp(prefix="openclaw-image-"))
+        try:
+            progress("assembling the root filesystem (node, shared libraries, /etc)...")
+            assemble_rootfs(staging, node, release_root)
+            progress(f"importing into docker (release from {release_root})...")
+            _import(staging, release_root, tag, exact)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if not _is_cached(tag, exact):
+            raise ImageBuildError(f"docker import reported success but {tag} has not our labels")
+        progress(f"built image {tag} in {time.monotonic() - started:.1f} s")
+    return tag
+
+
+def remove_image(tag: str) -> bool:
+    """Remove a built image (and only that tag); True if it existed."""
+    if image_labels(tag) is None:
+        return False
+    proc = _docker("image", "rm", tag)
+    if proc.returncode != 0:
+        raise ImageBuildError(f"docker image rm {tag} failed: {proc.stderr.strip()}")
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`openclaw-conformance image build openclaw@<version> [--tag T] [--cache DIR] [--force]`."""
+    parser = argparse.ArgumentParser(
+        prog="openclaw-conformance image",
+        description="Build a runnable OpenClaw gateway image locally, without any registry.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build openclaw@<version> into a local image")
+    build.add_argument("release", help="openclaw@<version>, <version> or a dist-tag")
+    build.add_argument("--tag", help=f"image tag (default {DEFAULT_REPOSITORY}:<version>)")
+    build.add_argument("--cache", help="cache folder (default $OPENCLAW_CONFORMANCE_CACHE)")
+    build.add_argument("--force", action="store_true", help="rebuild even when the tag exists")
+    args = parser.parse_args(argv)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        tag = build_image(args.release, tag=args.tag, cache=args.cache, progress=progress,
+                          force=args.force)  # fmt: skip
+    except (ImageBuildError, provisioning.ProvisioningError) as exc:
+        print(f"openclaw-conformance image build: {exc}", file=sys.stderr)
+        return 1
+    print(tag)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

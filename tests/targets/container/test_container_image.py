@@ -1,0 +1,72 @@
+"""`conformance.targets.image`: a runnable gateway image built without a registry, cached by tag."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from conformance.targets import image as images
+
+
+def _inspect(ref: str) -> dict:
+    proc = subprocess.run(
+        ["docker", "image", "inspect", ref], capture_output=True, text=True, timeout=30, check=True
+    )
+    return json.loads(proc.stdout)[0]
+
+
+def test_second_build_is_a_cache_hit(image_tag: str, container_version: str) -> None:
+    before = _inspect(image_tag)["Id"]
+    lines: list[str] = []
+    started = time.monotonic()
+    again = images.build_image(container_version, progress=lines.append)
+    elapsed = time.monotonic() - started
+    assert again == image_tag == images.default_tag(container_version)
+    assert _inspect(image_tag)["Id"] == before  # not rebuilt
+    assert any("already built" in line for line in lines), lines
+    assert elapsed < 5, f"a cache hit took {elapsed:.1f} s"
+
+
+def test_image_shape(image_tag: str, container_version: str) -> None:
+    info = _inspect(image_tag)
+    config = info["Config"]
+    labels = config["Labels"]
+    assert labels[images.LABEL_VERSION] == container_version
+    assert labels[images.OCI_VERSION] == container_version
+    assert labels[images.LABEL_FORMAT] == images.IMAGE_FORMAT
+    # Like the official image: running it with no command starts the gateway from /app.
+    assert config["WorkingDir"] == images.APP_DIR
+    assert config["Entrypoint"] == ["node", f"{images.APP_DIR}/openclaw.mjs"]
+    assert config["Cmd"] == ["gateway", "--allow-unconfigured"]
+    # One imported layer: no base image was pulled from anywhere.
+    assert len(info["RootFS"]["Layers"]) == 1
+
+
+def test_image_node_runs(image_tag: str) -> None:
+    """The node binary, its libraries and the loader are all in the image."""
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "node", image_tag, "-e",
+         "console.log(process.version, require('os').userInfo().username)"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("v24.") and proc.stdout.split()[1] == "root", proc.stdout
+
+
+def test_cli_build_prints_the_tag(
+    image_tag: str, container_version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert images.main(["build", f"openclaw@{container_version}"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == image_tag
+    assert "already built" in err
+
+
+def test_build_without_docker_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "docker_unavailable_reason", lambda: "no Docker daemon here")
+    with pytest.raises(images.ImageBuildError, match="no Docker daemon here"):
+        images.build_image("2026.9.6", progress=lambda _line: None)
+    assert images.main(["build", "openclaw@2026.9.6"]) == 1

@@ -1,0 +1,138 @@
+"""NpmTarget against a real release: hermetic gateways, readiness, reuse, failures, cleanup."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.cases.gateway import GatewaySpec
+from conformance.protocol.client import handshake
+from conformance.targets import npm
+from conformance.targets import npmcache as provisioning
+from conformance.targets.base import TargetUnavailable
+from conformance.targets.process import readiness_frame, run_coroutine
+
+TOKEN = GatewaySpec(auth="token")
+PASSWORD = GatewaySpec(auth="password")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def target(
+    release: Path, npm_version: str, progress: provisioning.ProgressFn
+) -> Iterator[npm.NpmTarget]:
+    t = npm.NpmTarget(npm_version, progress=progress)
+    yield t
+    t.close()
+
+
+def test_one_gateway_per_spec_reused(target: npm.NpmTarget) -> None:
+    first = target.endpoint(TOKEN)
+    assert target.endpoint(GatewaySpec(auth="token")) is first  # equal spec, same gateway
+    other = target.endpoint(PASSWORD)
+    assert other.loopback is not None and first.loopback is not None
+    assert other.loopback.port != first.loopback.port
+    assert first.token and first.password is None
+    assert other.password and other.token is None
+    assert first.remote is None and first.remote_peer_ip is None  # no netns given
+    assert first.version == target.version and target.version
+    assert set(target.start_times) == {TOKEN, PASSWORD}
+    assert all(0 < s < npm.START_TIMEOUT_S for s in target.start_times.values())
+
+
+def test_ready_means_a_handshake_succeeds(target: npm.NpmTarget) -> None:
+    ep = target.endpoint(TOKEN)
+    assert ep.loopback is not None
+    started = time.monotonic()
+    out = run_coroutine(handshake(ep.loopback, readiness_frame(ep.token, None), keep_open=False))
+    assert out.accepted, out.summary()
+    assert out.hello is not None and out.hello["type"] == "hello-ok"
+    assert target.protocol == out.protocol in (3, 4)
+    assert time.monotonic() - started < 2  # no retry needed: it was ready
+
+
+def test_log_tail(target: npm.NpmTarget) -> None:
+    ep = target.endpoint(TOKEN)
+    tail = ep.log_tail(5)
+    assert tail and len(tail.splitlines()) <= 5
+    assert "[gateway]" in ep.log_tail(200)
+
+
+def test_close_stops_every_process_and_removes_folders(
+    release: Path, npm_version: str, progress: provisioning.ProgressFn
+) -> None:
+    t = npm.NpmTarget(npm_version, progress=progress)
+    try:
+        ep = t.endpoint(TOKEN)
+        gw = t._gateways[TOKEN]
+        pgid, workdir = gw.proc.pid, gw.workdir
+        assert _group_alive(pgid) and workdir.is_dir()
+    finally:
+        t.close()
+    assert not _group_alive(pgid)
+    assert not workdir.exists()
+    assert "[gateway]" in ep.log_tail(200)  # still there for a failure report
+    t.close()  # idempotent
+    with pytest.raises(TargetUnavailable):
+        t.endpoint(TOKEN)
+
+
+class _PasswordlessTarget(npm.NpmTarget):
+    """Renders `mode: password` with no password: the gateway refuses to start.
+
+    (`mode: token` with no token is no startup error on real releases, although GATEWAY_PROTOCOL
+    section 3.1 says so: both 2026.3.13 and 2026.9.6 generate a token and start.)
+    """
+
+    def _render_config(self, spec: GatewaySpec, **kwargs: Any) -> dict[str, Any]:
+        config = super()._render_config(spec, **kwargs)
+        config["gateway"]["auth"].pop("password", None)
+        return config
+
+
+def test_startup_failure_is_clear_and_bounded(
+    release: Path, npm_version: str, progress: provisioning.ProgressFn
+) -> None:
+    t = _PasswordlessTarget(npm_version, progress=progress)
+    try:
+        started = time.monotonic()
+        with pytest.raises(npm.GatewayStartError) as info:
+            t.endpoint(PASSWORD)
+        assert time.monotonic() - started < npm.START_TIMEOUT_S + npm.STOP_GRACE_S
+        message = str(info.value)
+        assert "exited with code" in message
+        log_tail = message.split("Log tail:", 1)[1]
+        assert "no password is configured" in log_tail
+        # Remembered: the next case with this config fails at once instead of another start.
+        again = time.monotonic()
+        with pytest.raises(npm.GatewayStartError):
+            t.endpoint(PASSWORD)
+        assert time.monotonic() - again < 0.5
+        assert t._all == []  # the failed process was stopped and its folder removed
+    finally:
+        t.close()
+
+
+def test_not_ready_in_time_is_bounded(
+    release: Path, npm_version: str, progress: provisioning.ProgressFn
+) -> None:
+    t = npm.NpmTarget(npm_version, progress=progress, start_timeout=0.3)
+    try:
+        with pytest.raises(npm.GatewayStartError, match="not ready after") as info:
+            t.endpoint(TOKEN)
+        assert "Log tail:" in str(info.value)
+        assert t._all == []
+    finally:
+        t.close()
