@@ -34,11 +34,11 @@ from conformance.cases.model import (
     Severity,
 )
 from conformance.cases.needs import NOT_ALLOWED_ORIGIN
+from conformance.versions import is_exact
 
 CASES_SCHEMA = "openclaw-conformance/cases/v1"
 BASELINE_SCHEMA = "openclaw-conformance/baseline/v1"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9.:_@-]*$")
-VERSION_RE = re.compile(r"^\d{4}\.\d{1,2}\.\d{1,2}(?:[-.].+)?$")
 
 
 class CaseFileError(ValueError):
@@ -234,7 +234,7 @@ def _build_case(raw: dict, ctx: _Ctx) -> Case:
     tags = _str_list(ctx, raw.get("tags", []), "tags", line("tags"))
     for key in ("since", "until"):
         v = raw.get(key)
-        if v is not None and not (isinstance(v, str) and VERSION_RE.match(v)):
+        if v is not None and not (isinstance(v, str) and is_exact(v)):
             raise ctx.fail(f"{key}: {v!r} is not a gateway version like '2026.7.35'", line(key))
 
     gw = _expect_keys(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.cases.gateway import GatewaySpec
+from conformance.protocol.frames import Proof
 
 OPERATOR_SCOPES = (
     "operator.admin",
@@ -29,18 +30,6 @@ class DeviceState(enum.Enum):
     NONE = "none"
     UNPAIRED = "unpaired"
     PAIRED = "paired"
-
-
-class Proof(enum.Enum):
-    VALID = "valid"
-    BAD_SIGNATURE = "bad-signature"
-    STALE_SIGNED_AT = "stale-signed-at"
-    WRONG_NONCE = "wrong-nonce"
-    BLANK_NONCE = "blank-nonce"
-    MISSING_NONCE = "missing-nonce"
-    ID_MISMATCH = "id-mismatch"
-    INVALID_PUBLIC_KEY = "invalid-public-key"
-    UNDECODABLE_PUBLIC_KEY = "undecodable-public-key"
 
 
 class FirstFrame(enum.Enum):

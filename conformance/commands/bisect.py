@@ -8,7 +8,6 @@ a non-monotonic history shows in the output.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,21 +16,18 @@ from typing import Any
 
 from conformance.commands.suite import run_suite
 from conformance.targets import npmcache as provisioning
-
-_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-(.+))?$")
+from conformance.versions import Version, VersionError, is_exact
 
 
 class BisectError(Exception):
     pass
 
 
-def version_key(version: str) -> tuple:
-    m = _VERSION.match(version)
-    if not m:
-        raise BisectError(f"not a release version: {version!r}")
-    major, minor, patch, pre = m.groups()
-    # A prerelease sorts before its release, as in semver.
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+def version_key(version: str) -> Version:
+    try:
+        return Version.parse(version)
+    except VersionError as exc:
+        raise BisectError(str(exc)) from None
 
 
 def published_versions(progress=print) -> list[str]:
@@ -40,7 +36,7 @@ def published_versions(progress=print) -> list[str]:
     if proc.returncode != 0:
         raise BisectError(f"npm view {provisioning.PACKAGE} versions failed: {proc.stderr[-500:]}")
     versions = json.loads(proc.stdout)
-    return sorted((v for v in versions if _VERSION.match(v)), key=version_key)
+    return sorted((v for v in versions if is_exact(v)), key=version_key)
 
 
 def between(versions: list[str], good: str, bad: str, *, prereleases: bool) -> list[str]:

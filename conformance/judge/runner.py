@@ -7,11 +7,8 @@ the same observation feeds the pytest assertion, the reports and the differentia
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import secrets
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +16,13 @@ from conformance.cases.model import (
     Case,
     DeviceState,
     DeviceTokenUse,
-    Proof,
     Secret,
 )
 from conformance.cases.model import FirstFrame as FirstFrameKind
 from conformance.cases.needs import NOT_ALLOWED_ORIGIN, Need
 from conformance.protocol.client import FirstFrame, HandshakeOutcome, Timeouts, handshake
-from conformance.protocol.identity import DeviceIdentity, b64url, signature_payload
+from conformance.protocol.frames import ConnectPlan
+from conformance.protocol.identity import DeviceIdentity, b64url
 from conformance.protocol.scopes import ProbeResult, probe_all
 from conformance.protocol.sockets import Vantage
 from conformance.targets.base import CaseNotApplicable, Endpoint
@@ -33,7 +30,6 @@ from conformance.targets.base import CaseNotApplicable, Endpoint
 CONNECT_ATTEMPTS = 4  # refused while starting, or UNAVAILABLE with retryAfterMs
 MAX_RETRY_WAIT_S = 5.0
 PREAUTH_LIMIT = 65536
-STALE_MS = 10 * 60 * 1000  # far beyond the 120 s skew the gateway allows
 
 
 class PreconditionError(Exception):
@@ -149,107 +145,6 @@ def _secret(use: Secret | None, right: str | None, what: str) -> str | None:
             f"needs the gateway's {what}, which was not given", need=Need.SECRET
         )
     return right
-
-
-@dataclass
-class ConnectPlan:
-    """Everything needed to build the connect frame once the challenge nonce is known."""
-
-    client_id: str
-    client_mode: str
-    client_version: str
-    platform: str | None
-    device_family: str | None
-    role: str
-    scopes: tuple[str, ...] | None
-    auth: dict[str, str]
-    protocol: tuple[int, int]
-    identity: DeviceIdentity | None = None
-    signature: str = "v3"
-    proof: Proof = Proof.VALID
-
-    def frame(self, nonce: str) -> dict[str, Any]:
-        client: dict[str, Any] = {
-            "id": self.client_id,
-            "version": self.client_version,
-            "platform": self.platform or "linux",
-            "mode": self.client_mode,
-        }
-        if self.device_family:
-            client["deviceFamily"] = self.device_family
-        params: dict[str, Any] = {
-            "minProtocol": self.protocol[0],
-            "maxProtocol": self.protocol[1],
-            "client": client,
-            "role": self.role,
-        }
-        if self.scopes is not None:
-            params["scopes"] = list(self.scopes)
-        if self.auth:
-            params["auth"] = dict(self.auth)
-        if self.identity is not None:
-            params["device"] = self._device(nonce)
-        return {
-            "type": "req",
-            "id": f"connect-{uuid.uuid4().hex[:8]}",
-            "method": "connect",
-            "params": params,
-        }
-
-    def _device(self, nonce: str) -> dict[str, Any]:
-        ident = self.identity
-        assert ident is not None
-        signed_at = int(time.time() * 1000)
-        if self.proof is Proof.STALE_SIGNED_AT:
-            signed_at -= STALE_MS
-        signed_nonce = nonce
-        if self.proof is Proof.WRONG_NONCE:
-            signed_nonce = str(uuid.uuid4())
-        elif self.proof is Proof.BLANK_NONCE:
-            signed_nonce = "  "
-        token = (
-            self.auth.get("token")
-            or self.auth.get("deviceToken")
-            or self.auth.get("bootstrapToken")
-        )
-        payload = signature_payload(
-            self.signature,
-            device_id=ident.device_id,
-            client_id=self.client_id,
-            client_mode=self.client_mode,
-            role=self.role,
-            scopes=self.scopes or (),
-            signed_at_ms=signed_at,
-            token=token,
-            nonce=signed_nonce,
-            platform=self.platform,
-            device_family=self.device_family,
-        )
-        signature = ident.sign(payload)
-        public_key = ident.public_key_b64url
-        device_id = ident.device_id
-        if self.proof is Proof.BAD_SIGNATURE:
-            signature = ident.sign(payload + "|tampered")
-        elif self.proof is Proof.ID_MISMATCH:
-            device_id = DeviceIdentity.generate().device_id
-        elif self.proof is Proof.INVALID_PUBLIC_KEY:
-            # 32 bytes that are not this device's key; the id matches them, so only the
-            # signature check can catch it (GATEWAY_PROTOCOL.md K11).
-            fake = bytes(range(1, 33))
-            public_key = b64url(fake)
-            device_id = hashlib.sha256(fake).hexdigest()
-        elif self.proof is Proof.UNDECODABLE_PUBLIC_KEY:
-            public_key = "%%% not a key %%%"
-        device: dict[str, Any] = {
-            "id": device_id,
-            "publicKey": public_key,
-            "signature": signature,
-            "signedAt": signed_at,
-            "nonce": signed_nonce,
-        }
-        if self.proof is Proof.MISSING_NONCE:
-            del device["nonce"]
-        return device
 
 
 def _first_frame_builder(case: Case, plan: ConnectPlan):

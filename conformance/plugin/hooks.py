@@ -42,7 +42,8 @@ from conformance.targets.base import (
     TargetUsageError,
 )
 from conformance.targets.netns import Netns, NetnsUnavailable
-from conformance.targets.spec import TargetRequest, make_target, parse_version
+from conformance.targets.spec import TargetRequest, make_target
+from conformance.versions import Version
 
 # Exit codes beyond pytest's own (0 passed, 1 case failures, 2 interrupted, 3 internal error,
 # 4 usage error, 5 nothing collected); README "Exit codes".
@@ -622,10 +623,12 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
 
 
 def _check_version_window(case: Case, target: Target) -> None:
-    version = parse_version(target.version)
-    if version is None:
+    reported = Version.leading(target.version)
+    if reported is None:
         return
-    since, until = parse_version(case.since), parse_version(case.until)
+    version = reported.release
+    since = Version.parse(case.since).release if case.since else None
+    until = Version.parse(case.until).release if case.until else None
     if since and version < since:
         raise CaseNotApplicable(
             f"applies since {case.since}; target is {target.version}", need=Need.VERSION

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 from conformance.protocol.client import Timeouts, handshake
+from conformance.protocol.frames import ConnectPlan, shared_auth
+from conformance.protocol.identity import DeviceIdentity
 from conformance.protocol.sockets import Vantage
 
 JANITOR_SCOPES = ["operator.pairing", "operator.admin"]
-
-
-def _connect_frame(token: str | None, password: str | None):
-    def build(nonce: str) -> dict[str, Any]:
-        auth = {k: v for k, v in (("token", token), ("password", password)) if v}
-        return {
-            "type": "req",
-            "id": "janitor",
-            "method": "connect",
-            "params": {
-                "minProtocol": 3,
-                "maxProtocol": 4,
-                "client": {
-                    "id": "cli",
-                    "version": "conformance-cleanup",
-                    "platform": "linux",
-                    "mode": "cli",
-                },
-                "role": "operator",
-                "scopes": JANITOR_SCOPES,
-                **({"auth": auth} if auth else {}),
-            },
-        }
-
-    return build
 
 
 async def cleanup_pairings(
@@ -48,27 +25,21 @@ async def cleanup_pairings(
     of those devices), as a device-less local CLI with the shared secret, which keeps
     operator.pairing on current gateways. Returns one line per outcome."""
     janitor_id = None
-    build = _connect_frame(token, password)
+    plan = ConnectPlan(
+        client_version="conformance-cleanup",
+        scopes=tuple(JANITOR_SCOPES),
+        auth=shared_auth(token, password),
+        request_id="janitor",
+    )
+    build = plan.frame
     if with_device:
         # 2026.3.13 clears a device-less CLI's scopes: the janitor then needs a device of its
         # own, which a local gateway pairs silently; it removes itself last.
-        from conformance.judge.runner import ConnectPlan
-        from conformance.protocol.identity import DeviceIdentity
+
 
         ident = DeviceIdentity.generate()
         janitor_id = ident.device_id
-        build = ConnectPlan(
-            client_id="cli",
-            client_mode="cli",
-            client_version="conformance-cleanup",
-            platform="linux",
-            device_family=None,
-            role="operator",
-            scopes=tuple(JANITOR_SCOPES),
-            auth={k: v for k, v in (("token", token), ("password", password)) if v},
-            protocol=(3, 4),
-            identity=ident,
-        ).frame
+        build = replace(plan, identity=ident).frame
         devices = devices | {janitor_id}
     outcome = await handshake(vantage, build, timeouts=Timeouts())
     conn = outcome.connection

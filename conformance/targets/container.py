@@ -64,6 +64,7 @@ from conformance.targets.base import (
     TargetUnavailable,
 )
 from conformance.targets.process import wait_ready
+from conformance.versions import Version
 
 START_TIMEOUT_S = 90.0  # create to ready; 9.6 needs ~6-10 s on 2 cores, this only bounds hangs
 STOP_TIMEOUT_S = 30.0  # one `docker rm -f`
@@ -81,7 +82,6 @@ LABEL_SPEC = "openclaw-conformance.spec"
 
 OWN_SUBNET_PREFIX = "198.19"  # own networks: 198.19.<k>.0/24, k in 1..250
 
-_VERSION_TAG = re.compile(r"^v?(\d{4}\.\d{1,2}\.\d{1,2}(?:[-+][0-9A-Za-z.+-]+)?)$")
 
 
 class ContainerStartError(GatewayStartError):
@@ -296,8 +296,8 @@ def _version_from_tag(image: str) -> str | None:
     tail = ref.rsplit("/", 1)[-1]
     if ":" not in tail:
         return None
-    m = _VERSION_TAG.match(tail.rsplit(":", 1)[1])
-    return m.group(1) if m else None
+    version = Version.from_tag(tail.rsplit(":", 1)[1])
+    return str(version) if version else None
 
 
 class ContainerTarget(GatewayPool):

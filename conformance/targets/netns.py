@@ -14,17 +14,19 @@ the socket stays in the namespace it was created in.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
 
+import filelock
+
 from conformance.protocol.sockets import SocketFactory, namespace_connector, socket_in_namespace
 
 NETNS_DIR = "/var/run/netns"
 LOCK_PATH = "/tmp/openclaw-conformance-netns.lock"
+LOCK_TIMEOUT_S = 60.0  # the holder only runs a few `ip` commands
 
 
 class NetnsUnavailable(Exception):
@@ -67,8 +69,7 @@ class Netns:
         _cleanup_stale(name, host_if)
         # Parallel sessions (pytest-xdist workers) each make a namespace: the lock makes picking
         # a free /30 and claiming it one step.
-        with open(LOCK_PATH, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with filelock.FileLock(LOCK_PATH, timeout=LOCK_TIMEOUT_S):
             k = _free_subnet(start=os.getpid() % 250)
             outer, inner = f"198.18.{k}.1", f"198.18.{k}.2"
             _run("ip", "netns", "add", name)

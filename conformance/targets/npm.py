@@ -34,6 +34,7 @@ from conformance.targets.base import (
     TargetUnavailable,
 )
 from conformance.targets.process import wait_ready
+from conformance.versions import is_exact
 
 START_TIMEOUT_S = 60.0  # spawn to ready; 9.6 needs ~8-11 s on 2 cores, so this only bounds hangs
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
@@ -117,7 +118,7 @@ class NpmTarget(GatewayPool):
     ) -> None:
         self.spec_text = provisioning.normalize_spec(version)
         self.name = f"{provisioning.PACKAGE}@{self.spec_text}"
-        self.version = self.spec_text if provisioning.is_exact(self.spec_text) else None
+        self.version = self.spec_text if is_exact(self.spec_text) else None
         self.cache_dir = cache_dir
         self.progress = progress
         self.netns = netns

@@ -10,11 +10,9 @@ would trust.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +20,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import filelock
+
+from conformance.versions import is_exact
 
 ProgressFn = Callable[[str], None]
 
@@ -38,7 +40,6 @@ OVERRIDES = {"libsignal": "npm:libsignal-node@2.0.1"}
 MARKER = ".openclaw-conformance.json"
 INSTALL_TIMEOUT_S = 900.0
 LOCK_TIMEOUT_S = 1200.0  # a peer's install may take a while on a slow registry
-_EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 
 
 class ProvisioningError(RuntimeError):
@@ -63,33 +64,28 @@ def _tail(text: str, lines: int = 30) -> str:
 
 @contextlib.contextmanager
 def _locked(path: Path, what: str, progress: ProgressFn) -> Iterator[None]:
-    """Hold an exclusive flock on `path` (created if needed); tell the user when we must wait.
+    """Hold an exclusive lock on `path` (created if needed); tell the user when we must wait.
 
-    flock is released by the kernel when the holder dies, so a killed worker never leaves a stale
-    lock behind.
+    filelock's Unix lock is an flock, released by the kernel when the holder dies, so a killed
+    install never leaves a stale lock behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
+    lock = filelock.FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        progress(f"waiting for another process installing {what}...")
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(f"waiting for another process installing {what}...")
-            deadline = time.monotonic() + LOCK_TIMEOUT_S
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise ProvisioningError(
-                            f"timed out after {LOCK_TIMEOUT_S:.0f} s waiting for the lock {path} "
-                            f"held by another install of {what}"
-                        ) from None
-                    time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            lock.acquire(timeout=LOCK_TIMEOUT_S, poll_interval=0.5)
+        except filelock.Timeout:
+            raise ProvisioningError(
+                f"timed out after {LOCK_TIMEOUT_S:.0f} s waiting for the lock {path} "
+                f"held by another install of {what}"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,11 +208,6 @@ def _npm(
 
 # ---------------------------------------------------------------------------------------------
 # Releases
-
-
-def is_exact(spec: str) -> bool:
-    """An exact published version (no dist-tag, no range), so no registry lookup is needed."""
-    return bool(_EXACT_VERSION.match(spec))
 
 
 def normalize_spec(version: str) -> str:

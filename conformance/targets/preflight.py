@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.cases.needs import Deployed, deployed_from_config
 from conformance.protocol.client import GatewayConnection, HandshakeOutcome, Timeouts, handshake
+from conformance.protocol.frames import ConnectPlan, shared_auth
+from conformance.protocol.identity import DeviceIdentity
 from conformance.protocol.sockets import Vantage
 
 CONNECT_TIMEOUT_S = 5.0
@@ -54,27 +56,17 @@ def connect_frame(
     client_mode: str,
     scopes: tuple[str, ...],
     instance_id: str,
-):
-    def build(nonce: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "minProtocol": 3,
-            "maxProtocol": 4,
-            "client": {
-                "id": client_id,
-                "version": "conformance-preflight",
-                "platform": "linux",
-                "mode": client_mode,
-                "instanceId": instance_id,
-            },
-            "role": "operator",
-            "scopes": list(scopes),
-        }
-        auth = {k: v for k, v in (("token", token), ("password", password)) if v}
-        if auth:
-            params["auth"] = auth
-        return {"type": "req", "id": "preflight", "method": "connect", "params": params}
-
-    return build
+) -> Callable[[str], dict[str, Any]]:
+    """A device-less connect with the gateway's secret, told apart by its instanceId."""
+    return ConnectPlan(
+        client_id=client_id,
+        client_mode=client_mode,
+        client_version="conformance-preflight",
+        scopes=scopes,
+        auth=shared_auth(token, password),
+        instance_id=instance_id,
+        request_id="preflight",
+    ).frame
 
 
 def explain(outcome: HandshakeOutcome, *, url: str, tried: str) -> str | None:
@@ -208,21 +200,13 @@ async def read_config_with_device(
     """config.get over a connection with a fresh signed device, which a local gateway pairs
     silently (2026.3.13 clears a device-less CLI's scopes, so only a device can read the config
     there). Returns the config, why there is none, and the device id to remove afterwards."""
-    from conformance.judge.runner import ConnectPlan
-    from conformance.protocol.identity import DeviceIdentity
+
 
     ident = DeviceIdentity.generate()
-    auth = {k: v for k, v in (("token", token), ("password", password)) if v}
     plan = ConnectPlan(
-        client_id="cli",
-        client_mode="cli",
         client_version="conformance-preflight",
-        platform="linux",
-        device_family=None,
-        role="operator",
         scopes=FULL_SCOPES,
-        auth=auth,
-        protocol=(3, 4),
+        auth=shared_auth(token, password),
         identity=ident,
     )
     outcome = await _connect(vantage, plan.frame, timeout)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.protocol.client import HandshakeOutcome, Timeouts, handshake
+from conformance.protocol.frames import ConnectPlan, shared_auth
 from conformance.protocol.sockets import Vantage
 from conformance.targets.base import TargetUnavailable
 
@@ -80,28 +81,13 @@ def free_port(
         return sock.getsockname()[1]
 
 
-def readiness_frame(token: str | None, password: str | None):
+def readiness_frame(token: str | None, password: str | None) -> Callable[[str], dict[str, Any]]:
     """A device-less cli/cli connect: every release answers it (accepted or not) once ready."""
-
-    def build(nonce: str) -> dict:
-        auth = {k: v for k, v in (("token", token), ("password", password)) if v}
-        params: dict = {
-            "minProtocol": 3,
-            "maxProtocol": 4,
-            "client": {
-                "id": "cli",
-                "version": "conformance-ready",
-                "platform": "linux",
-                "mode": "cli",
-            },
-            "role": "operator",
-            "scopes": [],
-        }
-        if auth:
-            params["auth"] = auth
-        return {"type": "req", "id": "ready", "method": "connect", "params": params}
-
-    return build
+    return ConnectPlan(
+        client_version="conformance-ready",
+        auth=shared_auth(token, password),
+        request_id="ready",
+    ).frame
 
 
 def run_coroutine(coro: Any) -> Any:

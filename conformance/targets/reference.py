@@ -19,6 +19,7 @@ from conformance.targets import hermetic
 from conformance.targets.base import Endpoint, Target, TargetUnavailable
 from conformance.targets.netns import Netns
 from conformance.targets.process import GatewayProcess, free_port, wait_ready
+from conformance.versions import Version
 
 PROFILES = {"current": ("2026.9.6", 4), "2026.3.13": ("2026.3.13", 3)}
 START_TIMEOUT_S = 20.0
@@ -27,10 +28,8 @@ START_TIMEOUT_S = 20.0
 def profile_for(version: str | None) -> str:
     """The reference profile nearest a release: the 2026.3.13 emulation for the releases that
     clear device-less scopes without the later fixes (2026.3.12 up to 2026.3.22), else current."""
-    from conformance.targets.spec import parse_version
-
-    parsed = parse_version(version)
-    if parsed is not None and (2026, 3, 12) <= parsed < (2026, 3, 22):
+    parsed = Version.leading(version)
+    if parsed is not None and (2026, 3, 12) <= parsed.release < (2026, 3, 22):
         return "2026.3.13"
     return "current"
 

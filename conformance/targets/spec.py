@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.targets.base import Target, TargetUnavailable
 from conformance.targets.netns import Netns
-
-VERSION_RE = re.compile(r"^\d{4}\.\d{1,2}\.\d{1,2}")
 
 
 @dataclass(frozen=True)
@@ -25,15 +22,6 @@ class TargetRequest:
     auth: str | None = None
     trusted_proxies: tuple[str, ...] | None = None
     config_file: str | None = None
-
-
-def parse_version(version: str | None) -> tuple[int, ...] | None:
-    if not version:
-        return None
-    m = VERSION_RE.match(version)
-    if not m:
-        return None
-    return tuple(int(x) for x in m.group(0).split("."))
 
 
 def make_target(
