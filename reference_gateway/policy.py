@@ -86,8 +86,13 @@ from reference_gateway.profiles import Profile
 CONTROL_UI = "openclaw-control-ui"
 # §5.3 A5/A6: 9.6 treats these as browser operator UIs that always need a device.
 OPERATOR_UI_IDS_9_6 = (CONTROL_UI, "openclaw-tui", "openclaw-browser-copilot")
-NATIVE_APP_IDS = ("openclaw-macos", "openclaw-ios", "openclaw-android", "openclaw-linux",
-                  "openclaw-watchos")
+NATIVE_APP_IDS = (
+    "openclaw-macos",
+    "openclaw-ios",
+    "openclaw-android",
+    "openclaw-linux",
+    "openclaw-watchos",
+)
 ORIGIN_NOT_ALLOWED_MESSAGE = (
     "origin not allowed (open the Control UI from the gateway host or allow it in "
     "gateway.controlUi.allowedOrigins)"
@@ -254,8 +259,9 @@ def protocol_mismatch_error(profile: Profile, params: ConnectParams) -> ErrorSha
 
 def device_identity_required() -> tuple[ErrorShape, int, str]:
     return (
-        ErrorShape(ErrorCode.NOT_PAIRED, "device identity required",
-                   {"code": "DEVICE_IDENTITY_REQUIRED"}),
+        ErrorShape(
+            ErrorCode.NOT_PAIRED, "device identity required", {"code": "DEVICE_IDENTITY_REQUIRED"}
+        ),
         CloseCode.POLICY_VIOLATION,
         "device identity required",
     )
@@ -263,8 +269,11 @@ def device_identity_required() -> tuple[ErrorShape, int, str]:
 
 def control_ui_device_required() -> tuple[ErrorShape, int, str]:
     return (
-        ErrorShape(ErrorCode.INVALID_REQUEST, CONTROL_UI_DEVICE_REQUIRED_MESSAGE,
-                   {"code": "CONTROL_UI_DEVICE_IDENTITY_REQUIRED"}),
+        ErrorShape(
+            ErrorCode.INVALID_REQUEST,
+            CONTROL_UI_DEVICE_REQUIRED_MESSAGE,
+            {"code": "CONTROL_UI_DEVICE_IDENTITY_REQUIRED"},
+        ),
         CloseCode.POLICY_VIOLATION,
         CONTROL_UI_DEVICE_REQUIRED_MESSAGE,
     )
@@ -285,17 +294,30 @@ def decide_connect(
         cp = validate_connect_params(params, profile)
     except SchemaError as exc:
         text = f"invalid connect params: {exc}"
-        return Rejected(state, ErrorShape(ErrorCode.INVALID_REQUEST, text),
-                        CloseCode.POLICY_VIOLATION, truncate_close_reason(text), "schema")
+        return Rejected(
+            state,
+            ErrorShape(ErrorCode.INVALID_REQUEST, text),
+            CloseCode.POLICY_VIOLATION,
+            truncate_close_reason(text),
+            "schema",
+        )
     c = _Connect(config, profile, ctx, cp, now_ms, entropy, state)
     # 2. Protocol range.
     if not protocol_accepted(profile, cp):
-        return c.reject(protocol_mismatch_error(profile, cp), CloseCode.PROTOCOL_ERROR,
-                        "protocol mismatch", "protocol")
+        return c.reject(
+            protocol_mismatch_error(profile, cp),
+            CloseCode.PROTOCOL_ERROR,
+            "protocol mismatch",
+            "protocol",
+        )
     # 3. Role.
     if cp.role not in ("operator", "node"):
-        return c.reject(ErrorShape(ErrorCode.INVALID_REQUEST, "invalid role"),
-                        CloseCode.POLICY_VIOLATION, "invalid role", "role")
+        return c.reject(
+            ErrorShape(ErrorCode.INVALID_REQUEST, "invalid role"),
+            CloseCode.POLICY_VIOLATION,
+            "invalid role",
+            "role",
+        )
     # 4. Browser origin: any Origin header, and always for the Control UI and webchat (K19).
     c.local = is_local_client(ctx, config)
     c.browser = ctx.origin is not None
@@ -303,9 +325,14 @@ def decide_connect(
         reason = check_origin(ctx.origin, local=c.local, config=config)
         if reason is not None:
             return c.reject(
-                ErrorShape(ErrorCode.INVALID_REQUEST, ORIGIN_NOT_ALLOWED_MESSAGE,
-                           {"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": reason}),
-                CloseCode.POLICY_VIOLATION, ORIGIN_NOT_ALLOWED_MESSAGE, "origin",
+                ErrorShape(
+                    ErrorCode.INVALID_REQUEST,
+                    ORIGIN_NOT_ALLOWED_MESSAGE,
+                    {"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": reason},
+                ),
+                CloseCode.POLICY_VIOLATION,
+                ORIGIN_NOT_ALLOWED_MESSAGE,
+                "origin",
             )
     # 5. Shared-secret auth.
     c.auth = evaluate_shared_auth(config, profile, ctx, cp.auth)
@@ -326,8 +353,13 @@ def _disable_device_auth(c: _Connect) -> bool:
 
 def _unauthorized(c: _Connect, reason: str | None, *, has_device: bool) -> Rejected:
     u = unauthorized_error(
-        reason, auth=c.params.auth, has_device=has_device, client_id=c.client_id,
-        client_mode=c.client_mode, local=c.local, profile=c.profile,
+        reason,
+        auth=c.params.auth,
+        has_device=has_device,
+        client_id=c.client_id,
+        client_mode=c.client_mode,
+        local=c.local,
+        profile=c.profile,
     )
     return c.reject(u.error, u.close_code, u.close_reason, "auth")
 
@@ -336,8 +368,12 @@ def _pairing_locality(c: _Connect, method: str, shared_ok: bool) -> PairingLocal
     if not c.profile.pairing_locality_v96:
         return PairingLocality.DIRECT_LOCAL if c.local else PairingLocality.REMOTE
     return resolve_pairing_locality(
-        c.ctx, c.config, client_id=c.client_id, client_mode=c.client_mode,
-        shared_auth_ok=shared_ok, auth_method=method,
+        c.ctx,
+        c.config,
+        client_id=c.client_id,
+        client_mode=c.client_mode,
+        shared_auth_ok=shared_ok,
+        auth_method=method,
     )
 
 
@@ -360,21 +396,31 @@ def _missing_device(c: _Connect) -> Decision:
             profile.allow_local_backend_auth_none
             and c.is_backend
             and not c.browser
-            and locality in (PairingLocality.DIRECT_LOCAL,
-                             PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL)
+            and locality
+            in (PairingLocality.DIRECT_LOCAL, PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL)
         )
         if local_backend:
             return c.accept(scopes, "none", locality=locality)  # A1d
         return c.reject(*device_identity_required(), "missing-device")  # A3
     # Shared auth OK (token, password or trusted-proxy).
-    if profile.preserve_local_cli_and_backend and not c.browser and auth.method in (
-        "token", "password",
+    if (
+        profile.preserve_local_cli_and_backend
+        and not c.browser
+        and auth.method
+        in (
+            "token",
+            "password",
+        )
     ):
-        if c.is_cli and locality in (PairingLocality.DIRECT_LOCAL,
-                                     PairingLocality.CLI_CONTAINER_LOCAL):
+        if c.is_cli and locality in (
+            PairingLocality.DIRECT_LOCAL,
+            PairingLocality.CLI_CONTAINER_LOCAL,
+        ):
             return c.accept(scopes, auth.method, locality=locality)  # A1a
-        if c.is_backend and locality in (PairingLocality.DIRECT_LOCAL,
-                                         PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL):
+        if c.is_backend and locality in (
+            PairingLocality.DIRECT_LOCAL,
+            PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL,
+        ):
             return c.accept(scopes, auth.method, locality=locality)  # A1b
     return c.accept((), auth.method, locality=locality)  # A1 (3.13) / A1c (9.6): cleared
 
@@ -406,9 +452,14 @@ def _missing_device_ui(c: _Connect, scopes: tuple[str, ...], locality: PairingLo
 
 def _device_auth_rejection(c: _Connect, failure: DeviceAuthFailure) -> Rejected:
     return c.reject(
-        ErrorShape(ErrorCode.INVALID_REQUEST, failure.message,
-                   {"code": failure.code, "reason": failure.reason}),
-        CloseCode.POLICY_VIOLATION, failure.message, "device-auth",
+        ErrorShape(
+            ErrorCode.INVALID_REQUEST,
+            failure.message,
+            {"code": failure.code, "reason": failure.reason},
+        ),
+        CloseCode.POLICY_VIOLATION,
+        failure.message,
+        "device-auth",
     )
 
 
@@ -421,8 +472,13 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
     profile, cp = c.profile, c.params
     # 7. Device proof.
     verified = verify_device(
-        device, client=cp.client, role=cp.role, scopes=cp.scopes, auth=cp.auth,
-        challenge_nonce=c.ctx.nonce, now_ms=c.now_ms,
+        device,
+        client=cp.client,
+        role=cp.role,
+        scopes=cp.scopes,
+        auth=cp.auth,
+        challenge_nonce=c.ctx.nonce,
+        now_ms=c.now_ms,
     )
     if isinstance(verified, DeviceAuthFailure):
         return _device_auth_rejection(c, verified)
@@ -438,7 +494,11 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         if candidate is not None:
             check = (
                 verify_device_token(
-                    c.state, device_id, token=candidate, role=cp.role, scopes=cp.scopes,
+                    c.state,
+                    device_id,
+                    token=candidate,
+                    role=cp.role,
+                    scopes=cp.scopes,
                     implied=profile.implied_scopes_in_baseline,
                 )
                 if paired is not None
@@ -466,8 +526,7 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         and cp.role == "operator"
     ):
         # K7 (3.13): trusted-proxy Control UI skips pairing even with a device; no token.
-        return c.accept(scopes, method, device_id=device_id, pairing="skipped",
-                        locality=locality)
+        return c.accept(scopes, method, device_id=device_id, pairing="skipped", locality=locality)
     if (
         not profile.honour_control_ui_bypass_flags
         and c.config.auth_mode == "none"
@@ -475,8 +534,7 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         and cp.role == "operator"
     ):
         # B7 (9.6) with K5: pairing skipped (`auth-none`), so no device token either.
-        return c.accept(scopes, method, device_id=device_id, pairing="skipped",
-                        locality=locality)
+        return c.accept(scopes, method, device_id=device_id, pairing="skipped", locality=locality)
     upgrade = _upgrade_reason(c, paired) if paired is not None else None
     if _backend_skips_pairing(c, method, shared_ok, locality) and (
         upgrade is None or upgrade in profile.backend_skip_covered_upgrades
@@ -486,12 +544,23 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         token = None
         if paired is not None:
             c.state, token = ensure_device_token(
-                c.state, device_id, role=cp.role, scopes=scopes, now_ms=c.now_ms,
+                c.state,
+                device_id,
+                role=cp.role,
+                scopes=scopes,
+                now_ms=c.now_ms,
                 mint_empty=profile.mint_token_for_empty_scopes,
-                implied=profile.implied_scopes_in_baseline, entropy=c.entropy,
+                implied=profile.implied_scopes_in_baseline,
+                entropy=c.entropy,
             )
-        return c.accept(scopes, method, device_id=device_id, device_token=token,
-                        pairing="skipped", locality=locality)
+        return c.accept(
+            scopes,
+            method,
+            device_id=device_id,
+            device_token=token,
+            pairing="skipped",
+            locality=locality,
+        )
     pairing_reason = "not-paired" if paired is None else upgrade
     outcome = "paired"
     if pairing_reason is not None:
@@ -507,24 +576,46 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
             remote_ip=c.ctx.peer,
         )
         c.state, request = request_pairing(
-            c.state, meta, role=cp.role, scopes=scopes, silent=silent, now_ms=c.now_ms,
+            c.state,
+            meta,
+            role=cp.role,
+            scopes=scopes,
+            silent=silent,
+            now_ms=c.now_ms,
             entropy=c.entropy,
         )
         if not silent:
             return _pairing_required(c, pairing_reason, request.request_id, device_id, paired)
-        approved = approve(c.state, request.request_id, now_ms=c.now_ms,
-                           mint_empty=profile.mint_token_for_empty_scopes, entropy=c.entropy)
+        approved = approve(
+            c.state,
+            request.request_id,
+            now_ms=c.now_ms,
+            mint_empty=profile.mint_token_for_empty_scopes,
+            entropy=c.entropy,
+        )
         assert approved is not None
         c.state = approved[0]
         outcome = "silent"
     # 11. Device token.
     c.state, token = ensure_device_token(
-        c.state, device_id, role=cp.role, scopes=scopes, now_ms=c.now_ms,
+        c.state,
+        device_id,
+        role=cp.role,
+        scopes=scopes,
+        now_ms=c.now_ms,
         mint_empty=profile.mint_token_for_empty_scopes,
-        implied=profile.implied_scopes_in_baseline, entropy=c.entropy,
+        implied=profile.implied_scopes_in_baseline,
+        entropy=c.entropy,
     )
-    return c.accept(scopes, method, device_id=device_id, device_token=token, pairing=outcome,
-                    locality=locality, pairing_reason=pairing_reason)
+    return c.accept(
+        scopes,
+        method,
+        device_id=device_id,
+        device_token=token,
+        pairing=outcome,
+        locality=locality,
+        pairing_reason=pairing_reason,
+    )
 
 
 def _backend_skips_pairing(
@@ -533,8 +624,7 @@ def _backend_skips_pairing(
     """B3: `shouldSkipLocalBackendSelfPairing`."""
     if not c.is_backend or c.browser:
         return False
-    if locality not in (PairingLocality.DIRECT_LOCAL,
-                        PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL):
+    if locality not in (PairingLocality.DIRECT_LOCAL, PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL):
         return False
     if not c.profile.pairing_locality_v96:
         return shared_ok and method in ("token", "password")  # 3.13: token/pw OK only
@@ -592,8 +682,8 @@ def _silent_allowed(
         and not ui_or_webchat
         and (
             (locality == PairingLocality.DIRECT_LOCAL and c.is_native_app_ui)
-            or locality in (PairingLocality.CLI_CONTAINER_LOCAL,
-                            PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL)
+            or locality
+            in (PairingLocality.CLI_CONTAINER_LOCAL, PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL)
         )
     )
 
@@ -603,13 +693,21 @@ def _pairing_required(
 ) -> Rejected:
     if not c.profile.pairing_messages_with_reason:
         return c.reject(
-            ErrorShape(ErrorCode.NOT_PAIRED, "pairing required",
-                       {"code": "PAIRING_REQUIRED", "requestId": request_id, "reason": reason}),
-            CloseCode.POLICY_VIOLATION, "pairing required", "pairing",
+            ErrorShape(
+                ErrorCode.NOT_PAIRED,
+                "pairing required",
+                {"code": "PAIRING_REQUIRED", "requestId": request_id, "reason": reason},
+            ),
+            CloseCode.POLICY_VIOLATION,
+            "pairing required",
+            "pairing",
         )
     message = f"pairing required: {PAIRING_REQUIREMENTS[reason]}"
-    details: dict[str, Any] = {"code": "PAIRING_REQUIRED", "reason": reason,
-                               "requestId": request_id}
+    details: dict[str, Any] = {
+        "code": "PAIRING_REQUIRED",
+        "reason": reason,
+        "requestId": request_id,
+    }
     if c.is_control_ui:
         details["recommendedNextStep"] = "wait_then_retry"  # K14
     details["deviceId"] = device_id
@@ -622,5 +720,7 @@ def _pairing_required(
             details["approvedScopes"] = list(paired.approved_scopes)
     return c.reject(
         ErrorShape(ErrorCode.NOT_PAIRED, message, details),
-        CloseCode.POLICY_VIOLATION, f"{message} (requestId: {request_id})", "pairing",
+        CloseCode.POLICY_VIOLATION,
+        f"{message} (requestId: {request_id})",
+        "pairing",
     )

@@ -11,14 +11,28 @@ from dataclasses import dataclass
 from reference_gateway.frames import ErrorCode
 
 CLIENT_IDS_3_13: tuple[str, ...] = (
-    "webchat-ui", "openclaw-control-ui", "webchat", "cli", "gateway-client", "openclaw-macos",
-    "openclaw-ios", "openclaw-android", "node-host", "test", "fingerprint", "openclaw-probe",
+    "webchat-ui",
+    "openclaw-control-ui",
+    "webchat",
+    "cli",
+    "gateway-client",
+    "openclaw-macos",
+    "openclaw-ios",
+    "openclaw-android",
+    "node-host",
+    "test",
+    "fingerprint",
+    "openclaw-probe",
 )
 CLIENT_MODES_3_13: tuple[str, ...] = ("webchat", "cli", "ui", "backend", "node", "probe", "test")
 # §1.4: 9.6 adds these ids and the `worker` mode.
 CLIENT_IDS_9_6 = (
-    *CLIENT_IDS_3_13, "openclaw-browser-copilot", "openclaw-tui", "openclaw-linux",
-    "openclaw-watchos", "openclaw-worker",
+    *CLIENT_IDS_3_13,
+    "openclaw-browser-copilot",
+    "openclaw-tui",
+    "openclaw-linux",
+    "openclaw-watchos",
+    "openclaw-worker",
 )
 CLIENT_MODES_9_6 = (*CLIENT_MODES_3_13, "worker")
 # §1.4: additional optional connect params of 9.6; their inner shape is not checked.
