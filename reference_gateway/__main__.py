@@ -21,8 +21,9 @@ from reference_gateway.server import serve_reference
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m reference_gateway",
-                                description="OpenClaw reference gateway (conformance)")
+    p = argparse.ArgumentParser(
+        prog="python -m reference_gateway", description="OpenClaw reference gateway (conformance)"
+    )
     p.add_argument("--config", required=True, help="openclaw.json-shaped config file")
     p.add_argument("--port", type=int, required=True)
     p.add_argument(
@@ -102,14 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     if config.auth_mode == "none" and not _is_loopback(args.host):
         # As OpenClaw does (observed on 2026.9.6, exit 78): an unauthenticated gateway listens
         # on loopback only.
-        print(f"Refusing to bind gateway to {args.host} without auth.", file=sys.stderr,
-              flush=True)
+        print(f"Refusing to bind gateway to {args.host} without auth.", file=sys.stderr, flush=True)
         return 78
     try:
         return asyncio.run(_run(args, data))
     except OSError as exc:
-        print(f"[gateway] cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr,
-              flush=True)
+        print(
+            f"[gateway] cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
 
 

@@ -90,8 +90,9 @@ def _trusted_proxy(
         return fail("trusted_proxy_user_missing")
     if tp.allow_users and user not in tp.allow_users:
         return fail("trusted_proxy_user_not_allowed")
-    return AuthResult(True, "trusted-proxy", user=user, shared_auth_ok=True,
-                      shared_provided=provided)
+    return AuthResult(
+        True, "trusted-proxy", user=user, shared_auth_ok=True, shared_provided=provided
+    )
 
 
 _DETAIL_CODES = {
@@ -126,8 +127,9 @@ def unauthorized_message(
     reason: str | None, *, client_id: str, client_mode: str, local: bool, profile: Profile
 ) -> str:
     def hint(kind: str) -> str:
-        return _hint(kind, client_id=client_id, client_mode=client_mode, local=local,
-                     profile=profile)
+        return _hint(
+            kind, client_id=client_id, client_mode=client_mode, local=local, profile=profile
+        )
 
     match reason:
         case "token_missing":
@@ -157,8 +159,12 @@ def recommended_next_step(reason: str | None, can_retry_with_device_token: bool)
     """§3.2 with K12."""
     if can_retry_with_device_token:
         return "retry_with_device_token"
-    if reason in ("token_missing", "token_missing_config", "password_missing",
-                  "password_missing_config"):
+    if reason in (
+        "token_missing",
+        "token_missing_config",
+        "password_missing",
+        "password_missing_config",
+    ):
         return "update_auth_configuration"
     if reason in ("token_mismatch", "password_mismatch", "device_token_mismatch"):
         return "update_auth_credentials"

@@ -110,7 +110,10 @@ def _device(path: str, v: Any) -> None:
 
 def _auth(path: str, v: Any) -> None:
     fields: dict[str, Check] = {
-        "token": _plain, "bootstrapToken": _plain, "deviceToken": _plain, "password": _plain,
+        "token": _plain,
+        "bootstrapToken": _plain,
+        "deviceToken": _plain,
+        "password": _plain,
     }
     _object(path, v, fields, ())
 
@@ -150,7 +153,10 @@ def validate_connect_params(params: Any, profile: Profile) -> ConnectParams:
 
     def client_check(path: str, v: Any) -> None:
         _object(
-            path, v, client_fields, ("id", "version", "platform", "mode"),
+            path,
+            v,
+            client_fields,
+            ("id", "version", "platform", "mode"),
             extra_any=profile.extra_client_fields,
         )
 
@@ -174,8 +180,9 @@ def validate_connect_params(params: Any, profile: Profile) -> ConnectParams:
         "locale": _plain,
         "userAgent": _plain,
     }
-    _object("", params, fields, ("minProtocol", "maxProtocol", "client"),
-            extra_any=profile.extra_params)
+    _object(
+        "", params, fields, ("minProtocol", "maxProtocol", "client"), extra_any=profile.extra_params
+    )
     assert isinstance(params, dict)
     return ConnectParams(
         raw=params,

@@ -123,8 +123,9 @@ def parse_request_frame(data: str | bytes) -> FrameParse:
     if set(obj) - {"type", "id", "method", "params"}:
         return invalid
     return FrameParse(
-        frame=RequestFrame(id=req_id, method=method, params=obj.get("params"),
-                           has_params="params" in obj)
+        frame=RequestFrame(
+            id=req_id, method=method, params=obj.get("params"), has_params="params" in obj
+        )
     )
 
 

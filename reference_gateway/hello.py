@@ -9,9 +9,18 @@ from reference_gateway.policy import Accepted
 from reference_gateway.profiles import Profile
 
 EVENTS = (
-    "connect.challenge", "agent", "chat", "presence", "tick", "health", "heartbeat",
-    "device.pair.requested", "device.pair.resolved", "exec.approval.requested",
-    "exec.approval.resolved", "shutdown",
+    "connect.challenge",
+    "agent",
+    "chat",
+    "presence",
+    "tick",
+    "health",
+    "heartbeat",
+    "device.pair.requested",
+    "device.pair.resolved",
+    "exec.approval.requested",
+    "exec.approval.resolved",
+    "shutdown",
 )
 
 
@@ -21,8 +30,12 @@ def hello_auth(profile: Profile, accepted: Accepted) -> dict[str, Any] | None:
         # Protocol 3: only with an issued device token, and then the *token's* scopes.
         if token is None:
             return None
-        return {"deviceToken": token.token, "role": token.role, "scopes": list(token.scopes),
-                "issuedAtMs": token.issued_at_ms}
+        return {
+            "deviceToken": token.token,
+            "role": token.role,
+            "scopes": list(token.scopes),
+            "issuedAtMs": token.issued_at_ms,
+        }
     auth: dict[str, Any] = {
         "method": accepted.auth_method,
         "role": accepted.role,

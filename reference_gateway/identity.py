@@ -129,8 +129,15 @@ def build_payload(
     device_family: Any = None,
 ) -> str:
     parts = [
-        version, device_id, client_id, client_mode, role, ",".join(scopes), str(signed_at_ms),
-        token, nonce,
+        version,
+        device_id,
+        client_id,
+        client_mode,
+        role,
+        ",".join(scopes),
+        str(signed_at_ms),
+        token,
+        nonce,
     ]
     if version == "v3":
         parts += [normalize_metadata(platform), normalize_metadata(device_family)]
@@ -186,7 +193,9 @@ def verify_device(
     version: str | None = None
     if signature is not None:
         v3 = build_payload(
-            "v3", **common, platform=client.get("platform"),
+            "v3",
+            **common,
+            platform=client.get("platform"),
             device_family=client.get("deviceFamily"),
         )
         if _verify(raw, v3, signature):

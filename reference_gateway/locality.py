@@ -77,8 +77,13 @@ def is_private_or_loopback_ip(value: str | None) -> bool:
     # `is_private` would also admit documentation ranges; OpenClaw means RFC 1918, ULA,
     # link-local, CGNAT (tailnets) and loopback.
     nets = (
-        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-        "fc00::/7", "fe80::/10",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
     )
     return addr.is_loopback or any(addr in ipaddress.ip_network(n) for n in nets)
 
@@ -278,8 +283,11 @@ def upgrade_refusal(
         user = (ctx.header(config.trusted_proxy.user_header) or "").strip()
         if user and not (ctx.header("x-forwarded-for") or "").strip():
             return "trusted-proxy user header without X-Forwarded-For"
-    if proxied_loopback and proxied and trusted and is_loopback_ip(
-        forwarded_client_ip(ctx, config)
+    if (
+        proxied_loopback
+        and proxied
+        and trusted
+        and is_loopback_ip(forwarded_client_ip(ctx, config))
     ):
         return "trusted proxy forwarding for a loopback client (unattributable proxy traffic)"
     return None

@@ -31,9 +31,15 @@ from reference_gateway.profiles import Profile
 PAIRING = "operator.pairing"
 APPROVALS = "operator.approvals"
 
-NODE_METHODS = frozenset({
-    "node.invoke.result", "node.event", "node.pending.pull", "node.pending.ack", "skills.bins",
-})
+NODE_METHODS = frozenset(
+    {
+        "node.invoke.result",
+        "node.event",
+        "node.pending.pull",
+        "node.pending.ack",
+        "skills.bins",
+    }
+)
 # Methods with an explicit scope; everything else needs operator.admin (§5.1).
 METHOD_SCOPES: Mapping[str, str] = {
     "status": READ,
@@ -58,8 +64,16 @@ METHOD_SCOPES: Mapping[str, str] = {
 }
 ADMIN_PREFIXES = ("config.", "exec.approvals.", "wizard.", "update.")
 SERVED_METHODS = (
-    "health", "status", "system-presence", "config.get", "chat.abort", "sessions.delete",
-    "exec.approval.resolve", "device.pair.list", "device.pair.approve", "device.pair.reject",
+    "health",
+    "status",
+    "system-presence",
+    "config.get",
+    "chat.abort",
+    "sessions.delete",
+    "exec.approval.resolve",
+    "device.pair.list",
+    "device.pair.approve",
+    "device.pair.reject",
     "device.pair.remove",
 )
 
@@ -150,14 +164,17 @@ def _health(call: RpcCall, params: dict[str, Any]) -> RpcResult:
 
 
 def _status(call: RpcCall, params: dict[str, Any]) -> RpcResult:
-    return RpcResult(call.state, {
-        "ok": True,
-        "version": call.profile.version,
-        "protocol": call.profile.protocol,
-        "uptimeMs": call.uptime_ms,
-        "authMode": call.config.auth_mode,
-        "sessions": {"count": 0},
-    })
+    return RpcResult(
+        call.state,
+        {
+            "ok": True,
+            "version": call.profile.version,
+            "protocol": call.profile.protocol,
+            "uptimeMs": call.uptime_ms,
+            "authMode": call.config.auth_mode,
+            "sessions": {"count": 0},
+        },
+    )
 
 
 def _presence(call: RpcCall, params: dict[str, Any]) -> RpcResult:
@@ -165,8 +182,7 @@ def _presence(call: RpcCall, params: dict[str, Any]) -> RpcResult:
 
 
 def _config_get(call: RpcCall, params: dict[str, Any]) -> RpcResult:
-    return RpcResult(call.state, {"exists": True, "valid": True,
-                                  "config": redacted(call.config)})
+    return RpcResult(call.state, {"exists": True, "valid": True, "config": redacted(call.config)})
 
 
 def _chat_abort(call: RpcCall, params: dict[str, Any]) -> RpcResult:
@@ -194,10 +210,13 @@ def _approval_resolve(call: RpcCall, params: dict[str, Any]) -> RpcResult:
 
 
 def _pair_list(call: RpcCall, params: dict[str, Any]) -> RpcResult:
-    return RpcResult(call.state, {
-        "pending": [pending_json(p) for p in call.state.pending.values()],
-        "paired": [paired_json(d) for d in call.state.paired.values()],
-    })
+    return RpcResult(
+        call.state,
+        {
+            "pending": [pending_json(p) for p in call.state.pending.values()],
+            "paired": [paired_json(d) for d in call.state.paired.values()],
+        },
+    )
 
 
 def _pair_approve(call: RpcCall, params: dict[str, Any]) -> RpcResult:
@@ -211,18 +230,33 @@ def _pair_approve(call: RpcCall, params: dict[str, Any]) -> RpcResult:
         request.scopes, call.scopes, implied=True
     ):
         # §7.3: 9.6 approval cannot grant scopes above the caller's own.
-        missing = next(s for s in request.scopes if not scopes_allow([s], call.scopes,
-                                                                      implied=True))
-        return RpcResult(call.state, error=ErrorShape(call.profile.missing_scope_code,
-                                                      f"missing scope: {missing}"))
-    result = approve(call.state, request.request_id, now_ms=call.now_ms,
-                     mint_empty=call.profile.mint_token_for_empty_scopes, entropy=call.entropy)
+        missing = next(
+            s for s in request.scopes if not scopes_allow([s], call.scopes, implied=True)
+        )
+        return RpcResult(
+            call.state,
+            error=ErrorShape(call.profile.missing_scope_code, f"missing scope: {missing}"),
+        )
+    result = approve(
+        call.state,
+        request.request_id,
+        now_ms=call.now_ms,
+        mint_empty=call.profile.mint_token_for_empty_scopes,
+        entropy=call.entropy,
+    )
     assert result is not None
     state, device = result
-    resolved = {"requestId": request.request_id, "deviceId": device.device_id,
-                "decision": "approved", "ts": call.now_ms}
-    return RpcResult(state, {"requestId": request.request_id, "device": paired_json(device)},
-                     events=(("device.pair.resolved", resolved),))
+    resolved = {
+        "requestId": request.request_id,
+        "deviceId": device.device_id,
+        "decision": "approved",
+        "ts": call.now_ms,
+    }
+    return RpcResult(
+        state,
+        {"requestId": request.request_id, "device": paired_json(device)},
+        events=(("device.pair.resolved", resolved),),
+    )
 
 
 def _pair_reject(call: RpcCall, params: dict[str, Any]) -> RpcResult:
@@ -233,11 +267,17 @@ def _pair_reject(call: RpcCall, params: dict[str, Any]) -> RpcResult:
     if result is None:
         return RpcResult(call.state, error=_invalid("unknown requestId"))
     state, request = result
-    resolved = {"requestId": request.request_id, "deviceId": request.meta.device_id,
-                "decision": "rejected", "ts": call.now_ms}
-    return RpcResult(state, {"requestId": request.request_id,
-                             "deviceId": request.meta.device_id},
-                     events=(("device.pair.resolved", resolved),))
+    resolved = {
+        "requestId": request.request_id,
+        "deviceId": request.meta.device_id,
+        "decision": "rejected",
+        "ts": call.now_ms,
+    }
+    return RpcResult(
+        state,
+        {"requestId": request.request_id, "deviceId": request.meta.device_id},
+        events=(("device.pair.resolved", resolved),),
+    )
 
 
 def _pair_remove(call: RpcCall, params: dict[str, Any]) -> RpcResult:

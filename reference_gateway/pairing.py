@@ -158,8 +158,9 @@ def request_pairing(
 
 
 def mint_token(role: str, scopes: Iterable[str], now_ms: int, entropy: Entropy) -> DeviceToken:
-    return DeviceToken(token=entropy.new_token(), role=role, scopes=tuple(scopes),
-                       created_at_ms=now_ms)
+    return DeviceToken(
+        token=entropy.new_token(), role=role, scopes=tuple(scopes), created_at_ms=now_ms
+    )
 
 
 def approve(

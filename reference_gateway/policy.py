@@ -27,7 +27,7 @@ reading (GATEWAY_PROTOCOL.md precedence rule):
 * The same device reconnecting as a local `gateway-client/backend` asking all five (or
   `[operator.admin]`) is accepted with the requested scopes and **no** device token: §5.3 B3,
   the local backend skips pairing and its requested scopes are not checked against the baseline
-  (`backend_skip_covered_upgrades`; the token is only ever issued within the baseline).
+  (`tables.PAIRING_9_6` row B3; the token is only ever issued within the baseline).
 * From remote, a scope-upgrade still gets `NOT_PAIRED "pairing required: device is asking for
   more scopes than currently approved"` with details `{code: PAIRING_REQUIRED, reason:
   "scope-upgrade", requestId, ...}`, close 1008, and a pending request.
@@ -53,6 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from reference_gateway.auth import AuthResult, evaluate_shared_auth, unauthorized_error
@@ -82,12 +83,27 @@ from reference_gateway.pairing import (
     verify_device_token,
 )
 from reference_gateway.profiles import Profile
+from reference_gateway.tables import (
+    Auth,
+    Client,
+    Facts,
+    MissingDevice,
+    Origin,
+    Pairing,
+    PairingReason,
+    decide,
+)
 
 CONTROL_UI = "openclaw-control-ui"
 # §5.3 A5/A6: 9.6 treats these as browser operator UIs that always need a device.
 OPERATOR_UI_IDS_9_6 = (CONTROL_UI, "openclaw-tui", "openclaw-browser-copilot")
-NATIVE_APP_IDS = ("openclaw-macos", "openclaw-ios", "openclaw-android", "openclaw-linux",
-                  "openclaw-watchos")
+NATIVE_APP_IDS = (
+    "openclaw-macos",
+    "openclaw-ios",
+    "openclaw-android",
+    "openclaw-linux",
+    "openclaw-watchos",
+)
 ORIGIN_NOT_ALLOWED_MESSAGE = (
     "origin not allowed (open the Control UI from the gateway host or allow it in "
     "gateway.controlUi.allowedOrigins)"
@@ -119,6 +135,8 @@ class Accepted:
     # Why pairing ran (not-paired / role- / scope- / metadata-upgrade), None when it did not.
     pairing_reason: str | None = None
     params: ConnectParams | None = None
+    # The §5.2 / §5.3 row that decided (tables.py); for tests and readers, never on the wire.
+    row: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,8 @@ class Rejected:
     client_id: str | None = None
     client_mode: str | None = None
     role: str | None = None
+    # The table row that decided; None for rejections before or between the tables.
+    row: str | None = None
 
 
 Decision = Accepted | Rejected
@@ -150,6 +170,7 @@ class _Connect:
     local: bool = False
     browser: bool = False
     auth: AuthResult = field(default_factory=lambda: AuthResult(False, "token"))
+    row: str | None = None  # set when a table row decides
 
     @property
     def client_id(self) -> str:
@@ -171,24 +192,6 @@ class _Connect:
     def is_webchat(self) -> bool:
         return self.client_mode == "webchat" or self.client_id == "webchat-ui"
 
-    @property
-    def is_operator_ui(self) -> bool:
-        if self.profile.honour_control_ui_bypass_flags:
-            return self.is_control_ui
-        return self.client_id in OPERATOR_UI_IDS_9_6
-
-    @property
-    def is_backend(self) -> bool:
-        return self.client_id == "gateway-client" and self.client_mode == "backend"
-
-    @property
-    def is_cli(self) -> bool:
-        return self.client_id == "cli" and self.client_mode == "cli"
-
-    @property
-    def is_native_app_ui(self) -> bool:
-        return self.client_id in NATIVE_APP_IDS and self.client_mode == "ui"
-
     def reject(self, error: ErrorShape, close_code: int, close_reason: str, stage: str) -> Rejected:
         return Rejected(
             state=self.state,
@@ -199,6 +202,7 @@ class _Connect:
             client_id=self.client_id,
             client_mode=self.client_mode,
             role=self.role,
+            row=self.row,
         )
 
     def accept(self, scopes: tuple[str, ...], method: str, **kw: Any) -> Accepted:
@@ -211,6 +215,7 @@ class _Connect:
             client_id=self.client_id,
             client_mode=self.client_mode,
             params=self.params,
+            row=self.row,
             **kw,
         )
 
@@ -254,8 +259,9 @@ def protocol_mismatch_error(profile: Profile, params: ConnectParams) -> ErrorSha
 
 def device_identity_required() -> tuple[ErrorShape, int, str]:
     return (
-        ErrorShape(ErrorCode.NOT_PAIRED, "device identity required",
-                   {"code": "DEVICE_IDENTITY_REQUIRED"}),
+        ErrorShape(
+            ErrorCode.NOT_PAIRED, "device identity required", {"code": "DEVICE_IDENTITY_REQUIRED"}
+        ),
         CloseCode.POLICY_VIOLATION,
         "device identity required",
     )
@@ -263,8 +269,11 @@ def device_identity_required() -> tuple[ErrorShape, int, str]:
 
 def control_ui_device_required() -> tuple[ErrorShape, int, str]:
     return (
-        ErrorShape(ErrorCode.INVALID_REQUEST, CONTROL_UI_DEVICE_REQUIRED_MESSAGE,
-                   {"code": "CONTROL_UI_DEVICE_IDENTITY_REQUIRED"}),
+        ErrorShape(
+            ErrorCode.INVALID_REQUEST,
+            CONTROL_UI_DEVICE_REQUIRED_MESSAGE,
+            {"code": "CONTROL_UI_DEVICE_IDENTITY_REQUIRED"},
+        ),
         CloseCode.POLICY_VIOLATION,
         CONTROL_UI_DEVICE_REQUIRED_MESSAGE,
     )
@@ -285,17 +294,30 @@ def decide_connect(
         cp = validate_connect_params(params, profile)
     except SchemaError as exc:
         text = f"invalid connect params: {exc}"
-        return Rejected(state, ErrorShape(ErrorCode.INVALID_REQUEST, text),
-                        CloseCode.POLICY_VIOLATION, truncate_close_reason(text), "schema")
+        return Rejected(
+            state,
+            ErrorShape(ErrorCode.INVALID_REQUEST, text),
+            CloseCode.POLICY_VIOLATION,
+            truncate_close_reason(text),
+            "schema",
+        )
     c = _Connect(config, profile, ctx, cp, now_ms, entropy, state)
     # 2. Protocol range.
     if not protocol_accepted(profile, cp):
-        return c.reject(protocol_mismatch_error(profile, cp), CloseCode.PROTOCOL_ERROR,
-                        "protocol mismatch", "protocol")
+        return c.reject(
+            protocol_mismatch_error(profile, cp),
+            CloseCode.PROTOCOL_ERROR,
+            "protocol mismatch",
+            "protocol",
+        )
     # 3. Role.
     if cp.role not in ("operator", "node"):
-        return c.reject(ErrorShape(ErrorCode.INVALID_REQUEST, "invalid role"),
-                        CloseCode.POLICY_VIOLATION, "invalid role", "role")
+        return c.reject(
+            ErrorShape(ErrorCode.INVALID_REQUEST, "invalid role"),
+            CloseCode.POLICY_VIOLATION,
+            "invalid role",
+            "role",
+        )
     # 4. Browser origin: any Origin header, and always for the Control UI and webchat (K19).
     c.local = is_local_client(ctx, config)
     c.browser = ctx.origin is not None
@@ -303,31 +325,36 @@ def decide_connect(
         reason = check_origin(ctx.origin, local=c.local, config=config)
         if reason is not None:
             return c.reject(
-                ErrorShape(ErrorCode.INVALID_REQUEST, ORIGIN_NOT_ALLOWED_MESSAGE,
-                           {"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": reason}),
-                CloseCode.POLICY_VIOLATION, ORIGIN_NOT_ALLOWED_MESSAGE, "origin",
+                ErrorShape(
+                    ErrorCode.INVALID_REQUEST,
+                    ORIGIN_NOT_ALLOWED_MESSAGE,
+                    {"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": reason},
+                ),
+                CloseCode.POLICY_VIOLATION,
+                ORIGIN_NOT_ALLOWED_MESSAGE,
+                "origin",
             )
     # 5. Shared-secret auth.
     c.auth = evaluate_shared_auth(config, profile, ctx, cp.auth)
-    device = cp.device
-    # A5/B6 (3.13 only): with dangerouslyDisableDeviceAuth an operator Control UI's device is
-    # dropped before anything looks at it.
-    if c.is_control_ui and c.role == "operator" and _disable_device_auth(c):
-        device = None
-    # 6. Missing-device policy.
-    if device is None:
-        return _missing_device(c)
-    return _with_device(c, device)
-
-
-def _disable_device_auth(c: _Connect) -> bool:
-    return c.profile.honour_control_ui_bypass_flags and c.config.dangerously_disable_device_auth
+    # 6. Missing-device policy: the A rows (and B6, which drops a Control UI's device).
+    locality = _pairing_locality(c, c.auth.method, c.auth.shared_auth_ok)
+    row = decide(profile.tables.missing_device, _facts(c, c.auth.method, locality))
+    if row.outcome is MissingDevice.DEVICE_CHECKS:
+        assert cp.device is not None
+        return _with_device(c, cp.device)
+    c.row = row.id
+    return _missing_device(c, row.outcome, locality)
 
 
 def _unauthorized(c: _Connect, reason: str | None, *, has_device: bool) -> Rejected:
     u = unauthorized_error(
-        reason, auth=c.params.auth, has_device=has_device, client_id=c.client_id,
-        client_mode=c.client_mode, local=c.local, profile=c.profile,
+        reason,
+        auth=c.params.auth,
+        has_device=has_device,
+        client_id=c.client_id,
+        client_mode=c.client_mode,
+        local=c.local,
+        profile=c.profile,
     )
     return c.reject(u.error, u.close_code, u.close_reason, "auth")
 
@@ -336,79 +363,101 @@ def _pairing_locality(c: _Connect, method: str, shared_ok: bool) -> PairingLocal
     if not c.profile.pairing_locality_v96:
         return PairingLocality.DIRECT_LOCAL if c.local else PairingLocality.REMOTE
     return resolve_pairing_locality(
-        c.ctx, c.config, client_id=c.client_id, client_mode=c.client_mode,
-        shared_auth_ok=shared_ok, auth_method=method,
+        c.ctx,
+        c.config,
+        client_id=c.client_id,
+        client_mode=c.client_mode,
+        shared_auth_ok=shared_ok,
+        auth_method=method,
     )
 
 
-def _missing_device(c: _Connect) -> Decision:
-    """§5.2 / §5.3 rows A1-A8 (with K6, K8, K9)."""
-    auth, profile, scopes = c.auth, c.profile, tuple(c.params.scopes)
-    locality = _pairing_locality(c, auth.method, auth.shared_auth_ok)
-    if c.is_operator_ui:
-        return _missing_device_ui(c, scopes, locality)
-    if not auth.ok:
-        # K8: only a wrong token/password earns the unauthorized error; no credential or a
-        # failed trusted-proxy check is answered by the missing-device policy.
-        if auth.method in ("token", "password") and auth.shared_provided:
-            return _unauthorized(c, auth.reason, has_device=False)
-        return c.reject(*device_identity_required(), "missing-device")
-    if c.role == "node":
-        return c.reject(*device_identity_required(), "missing-device")  # A2
-    if auth.method == "none":
-        local_backend = (
-            profile.allow_local_backend_auth_none
-            and c.is_backend
-            and not c.browser
-            and locality in (PairingLocality.DIRECT_LOCAL,
-                             PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL)
-        )
-        if local_backend:
-            return c.accept(scopes, "none", locality=locality)  # A1d
-        return c.reject(*device_identity_required(), "missing-device")  # A3
-    # Shared auth OK (token, password or trusted-proxy).
-    if profile.preserve_local_cli_and_backend and not c.browser and auth.method in (
-        "token", "password",
-    ):
-        if c.is_cli and locality in (PairingLocality.DIRECT_LOCAL,
-                                     PairingLocality.CLI_CONTAINER_LOCAL):
-            return c.accept(scopes, auth.method, locality=locality)  # A1a
-        if c.is_backend and locality in (PairingLocality.DIRECT_LOCAL,
-                                         PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL):
-            return c.accept(scopes, auth.method, locality=locality)  # A1b
-    return c.accept((), auth.method, locality=locality)  # A1 (3.13) / A1c (9.6): cleared
+def _auth_fact(auth: AuthResult) -> Auth:
+    if auth.ok:
+        if auth.method == "none":
+            return Auth.NONE
+        return Auth.PROXY_OK if auth.method == "trusted-proxy" else Auth.SECRET_OK
+    # K8: only a token or password that was sent and did not verify counts as wrong; no
+    # credential and a failed trusted-proxy check are answered by the missing-device policy.
+    if auth.method in ("token", "password") and auth.shared_provided:
+        return Auth.WRONG_SECRET
+    return Auth.MISSING
 
 
-def _missing_device_ui(c: _Connect, scopes: tuple[str, ...], locality: PairingLocality) -> Decision:
-    auth, profile = c.auth, c.profile
-    trusted_proxy_ok = auth.ok and auth.method == "trusted-proxy"
-    if not profile.honour_control_ui_bypass_flags:
-        # 9.6: A5/A6 always reject, except A8 (trusted-proxy, cleared; K9).
-        if trusted_proxy_ok and c.role == "operator" and c.is_control_ui:
-            return c.accept((), auth.method, locality=locality)
-        return c.reject(*control_ui_device_required(), "missing-device")
-    # 2026.3.13.
-    if c.config.dangerously_disable_device_auth:
-        if c.role != "operator":
-            return c.reject(*device_identity_required(), "missing-device")  # UPSTREAM S21
-        if not auth.ok:
-            return _unauthorized(c, auth.reason, has_device=False)
-        return c.accept(scopes, auth.method, locality=locality, pairing="skipped")  # A5
-    if trusted_proxy_ok and c.role == "operator":
-        return c.accept(scopes, auth.method, locality=locality, pairing="skipped")  # A8
-    if c.config.allow_insecure_auth and c.local and c.role == "operator":
-        if auth.ok and auth.method in ("token", "password"):
-            return c.accept(scopes, auth.method, locality=locality)  # A6
-        if auth.method in ("token", "password") and auth.shared_provided:
-            return _unauthorized(c, auth.reason, has_device=False)
-    return c.reject(*control_ui_device_required(), "missing-device")  # A7
+def _client_fact(c: _Connect) -> Client:
+    # Control UI before webchat: `openclaw-control-ui/webchat` is the Control UI.
+    if c.is_control_ui:
+        return Client.CONTROL_UI
+    if c.is_webchat:
+        return Client.WEBCHAT
+    if c.client_id == "cli" and c.client_mode == "cli":
+        return Client.CLI
+    if c.client_id == "gateway-client" and c.client_mode == "backend":
+        return Client.BACKEND
+    if c.client_id in NATIVE_APP_IDS and c.client_mode == "ui":
+        return Client.NATIVE_APP_UI
+    return Client.OTHER
+
+
+def _origin_fact(c: _Connect) -> Origin:
+    if not c.browser:
+        return Origin.NONE
+    return Origin.UI if c.is_control_ui or c.is_webchat else Origin.NON_UI
+
+
+def _facts(
+    c: _Connect,
+    method: str,
+    locality: PairingLocality,
+    pairing: PairingReason | None = None,
+) -> Facts:
+    return Facts(
+        device=c.params.device is not None,
+        auth=_auth_fact(c.auth),
+        method=method,
+        role=c.role,
+        client=_client_fact(c),
+        operator_ui=c.client_id in OPERATOR_UI_IDS_9_6,
+        origin=_origin_fact(c),
+        locality=locality,
+        auth_mode=c.config.auth_mode,
+        disable_device_auth=c.config.dangerously_disable_device_auth,
+        allow_insecure_auth=c.config.allow_insecure_auth,
+        pairing=pairing,
+    )
+
+
+def _missing_device(c: _Connect, outcome: MissingDevice, locality: PairingLocality) -> Decision:
+    """What a row of the `missing_device` table means for this connect."""
+    method, requested = c.auth.method, tuple(c.params.scopes)
+    match outcome:
+        case MissingDevice.ACCEPT_REQUESTED:
+            return c.accept(requested, method, locality=locality)
+        case MissingDevice.ACCEPT_REQUESTED_PAIRING_SKIPPED:
+            return c.accept(requested, method, locality=locality, pairing="skipped")
+        case MissingDevice.ACCEPT_CLEARED:
+            return c.accept((), method, locality=locality)
+        case MissingDevice.REJECT_DEVICE_IDENTITY_REQUIRED:
+            return c.reject(*device_identity_required(), "missing-device")
+        case MissingDevice.REJECT_CONTROL_UI_DEVICE_REQUIRED:
+            return c.reject(*control_ui_device_required(), "missing-device")
+        case MissingDevice.REJECT_UNAUTHORIZED:
+            # has_device=False also for B6: the Control UI's device was dropped.
+            return _unauthorized(c, c.auth.reason, has_device=False)
+        case MissingDevice.DEVICE_CHECKS:
+            raise AssertionError("handled by decide_connect")
 
 
 def _device_auth_rejection(c: _Connect, failure: DeviceAuthFailure) -> Rejected:
     return c.reject(
-        ErrorShape(ErrorCode.INVALID_REQUEST, failure.message,
-                   {"code": failure.code, "reason": failure.reason}),
-        CloseCode.POLICY_VIOLATION, failure.message, "device-auth",
+        ErrorShape(
+            ErrorCode.INVALID_REQUEST,
+            failure.message,
+            {"code": failure.code, "reason": failure.reason},
+        ),
+        CloseCode.POLICY_VIOLATION,
+        failure.message,
+        "device-auth",
     )
 
 
@@ -421,8 +470,13 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
     profile, cp = c.profile, c.params
     # 7. Device proof.
     verified = verify_device(
-        device, client=cp.client, role=cp.role, scopes=cp.scopes, auth=cp.auth,
-        challenge_nonce=c.ctx.nonce, now_ms=c.now_ms,
+        device,
+        client=cp.client,
+        role=cp.role,
+        scopes=cp.scopes,
+        auth=cp.auth,
+        challenge_nonce=c.ctx.nonce,
+        now_ms=c.now_ms,
     )
     if isinstance(verified, DeviceAuthFailure):
         return _device_auth_rejection(c, verified)
@@ -430,7 +484,7 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
     paired = c.state.paired.get(device_id)
     if paired is not None and paired.meta.public_key != verified.public_key:
         paired = None  # a new key for a known id is a new device
-    # 8. Device-token fallback when shared auth failed or was absent (§7.5).
+    # 8. Device-token fallback when shared auth failed or was absent (§7.5, B5).
     ok, method, reason = c.auth.ok, c.auth.method, c.auth.reason
     if not ok:
         explicit = _present(cp.auth, "deviceToken")
@@ -438,7 +492,11 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         if candidate is not None:
             check = (
                 verify_device_token(
-                    c.state, device_id, token=candidate, role=cp.role, scopes=cp.scopes,
+                    c.state,
+                    device_id,
+                    token=candidate,
+                    role=cp.role,
+                    scopes=cp.scopes,
                     implied=profile.implied_scopes_in_baseline,
                 )
                 if paired is not None
@@ -455,90 +513,72 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
     # 9. Still unauthorized.
     if not ok:
         return _unauthorized(c, reason, has_device=True)
-    shared_ok = c.auth.shared_auth_ok
-    locality = _pairing_locality(c, method, shared_ok)
+    locality = _pairing_locality(c, method, c.auth.shared_auth_ok)
     scopes = tuple(cp.scopes)
-    # 10. Pairing, with its skips.
-    if (
-        profile.trusted_proxy_control_ui_keeps_scopes
-        and c.is_control_ui
-        and method == "trusted-proxy"
-        and cp.role == "operator"
-    ):
-        # K7 (3.13): trusted-proxy Control UI skips pairing even with a device; no token.
-        return c.accept(scopes, method, device_id=device_id, pairing="skipped",
-                        locality=locality)
-    if (
-        not profile.honour_control_ui_bypass_flags
-        and c.config.auth_mode == "none"
-        and c.is_control_ui
-        and cp.role == "operator"
-    ):
-        # B7 (9.6) with K5: pairing skipped (`auth-none`), so no device token either.
-        return c.accept(scopes, method, device_id=device_id, pairing="skipped",
-                        locality=locality)
-    upgrade = _upgrade_reason(c, paired) if paired is not None else None
-    if _backend_skips_pairing(c, method, shared_ok, locality) and (
-        upgrade is None or upgrade in profile.backend_skip_covered_upgrades
-    ):
-        # B3: pairing skipped; a token only for an already-paired device within its baseline
-        # (so none for a covered scope-upgrade, observed on real 2026.9.6).
-        token = None
-        if paired is not None:
-            c.state, token = ensure_device_token(
-                c.state, device_id, role=cp.role, scopes=scopes, now_ms=c.now_ms,
-                mint_empty=profile.mint_token_for_empty_scopes,
-                implied=profile.implied_scopes_in_baseline, entropy=c.entropy,
-            )
-        return c.accept(scopes, method, device_id=device_id, device_token=token,
-                        pairing="skipped", locality=locality)
-    pairing_reason = "not-paired" if paired is None else upgrade
-    outcome = "paired"
-    if pairing_reason is not None:
-        silent = _silent_allowed(c, pairing_reason, locality, method, existing=paired is not None)
-        meta = DeviceMetadata(
-            device_id=device_id,
-            public_key=verified.public_key,
-            client_id=c.client_id,
-            client_mode=c.client_mode,
-            platform=cp.client.get("platform"),
-            device_family=cp.client.get("deviceFamily"),
-            display_name=cp.client.get("displayName"),
-            remote_ip=c.ctx.peer,
-        )
-        c.state, request = request_pairing(
-            c.state, meta, role=cp.role, scopes=scopes, silent=silent, now_ms=c.now_ms,
-            entropy=c.entropy,
-        )
-        if not silent:
-            return _pairing_required(c, pairing_reason, request.request_id, device_id, paired)
-        approved = approve(c.state, request.request_id, now_ms=c.now_ms,
-                           mint_empty=profile.mint_token_for_empty_scopes, entropy=c.entropy)
-        assert approved is not None
-        c.state = approved[0]
-        outcome = "silent"
-    # 11. Device token.
-    c.state, token = ensure_device_token(
-        c.state, device_id, role=cp.role, scopes=scopes, now_ms=c.now_ms,
-        mint_empty=profile.mint_token_for_empty_scopes,
-        implied=profile.implied_scopes_in_baseline, entropy=c.entropy,
+    # 10. Pairing: the B rows.
+    standing = _pairing_standing(c, paired)
+    row = decide(profile.tables.pairing, _facts(c, method, locality, standing))
+    c.row = row.id
+    accept = partial(c.accept, scopes, method, device_id=device_id, locality=locality)
+    if row.outcome is Pairing.SKIP:
+        return accept(pairing="skipped")
+    if row.outcome is Pairing.SKIP_TOKEN_IF_PAIRED:
+        # A token only for an already-paired device within its baseline (so none for a covered
+        # scope-upgrade, observed on real 2026.9.6).
+        token = _device_token(c, device_id, scopes) if paired is not None else None
+        return accept(device_token=token, pairing="skipped")
+    if row.outcome is Pairing.PAIRED:
+        return accept(device_token=_device_token(c, device_id, scopes), pairing="paired")
+    reason_text = str(standing)
+    silent = row.outcome is Pairing.SILENT
+    meta = DeviceMetadata(
+        device_id=device_id,
+        public_key=verified.public_key,
+        client_id=c.client_id,
+        client_mode=c.client_mode,
+        platform=cp.client.get("platform"),
+        device_family=cp.client.get("deviceFamily"),
+        display_name=cp.client.get("displayName"),
+        remote_ip=c.ctx.peer,
     )
-    return c.accept(scopes, method, device_id=device_id, device_token=token, pairing=outcome,
-                    locality=locality, pairing_reason=pairing_reason)
+    c.state, request = request_pairing(
+        c.state,
+        meta,
+        role=cp.role,
+        scopes=scopes,
+        silent=silent,
+        now_ms=c.now_ms,
+        entropy=c.entropy,
+    )
+    if not silent:
+        return _pairing_required(c, reason_text, request.request_id, device_id, paired)
+    approved = approve(
+        c.state,
+        request.request_id,
+        now_ms=c.now_ms,
+        mint_empty=profile.mint_token_for_empty_scopes,
+        entropy=c.entropy,
+    )
+    assert approved is not None
+    c.state = approved[0]
+    # 11. Device token.
+    token = _device_token(c, device_id, scopes)
+    return accept(device_token=token, pairing="silent", pairing_reason=reason_text)
 
 
-def _backend_skips_pairing(
-    c: _Connect, method: str, shared_ok: bool, locality: PairingLocality
-) -> bool:
-    """B3: `shouldSkipLocalBackendSelfPairing`."""
-    if not c.is_backend or c.browser:
-        return False
-    if locality not in (PairingLocality.DIRECT_LOCAL,
-                        PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL):
-        return False
-    if not c.profile.pairing_locality_v96:
-        return shared_ok and method in ("token", "password")  # 3.13: token/pw OK only
-    return method in ("none", "device-token") or (shared_ok and method in ("token", "password"))
+def _device_token(c: _Connect, device_id: str, scopes: tuple[str, ...]) -> DeviceToken | None:
+    """Step 11 (§7.4): reuse or rotate; updates the scratch pairing state."""
+    c.state, token = ensure_device_token(
+        c.state,
+        device_id,
+        role=c.role,
+        scopes=scopes,
+        now_ms=c.now_ms,
+        mint_empty=c.profile.mint_token_for_empty_scopes,
+        implied=c.profile.implied_scopes_in_baseline,
+        entropy=c.entropy,
+    )
+    return token
 
 
 def _metadata_mismatch(claimed: Any, pinned: str | None) -> bool:
@@ -547,55 +587,22 @@ def _metadata_mismatch(claimed: Any, pinned: str | None) -> bool:
     return normalize_metadata(claimed).lower() != normalize_metadata(pinned).lower()
 
 
-def _upgrade_reason(c: _Connect, paired: PairedDevice) -> str | None:
+def _pairing_standing(c: _Connect, paired: PairedDevice | None) -> PairingReason:
     """metadata -> role -> scope, as `authorizeExistingGatewayDevice` checks them."""
+    if paired is None:
+        return PairingReason.NOT_PAIRED
     client = c.params.client
     if _metadata_mismatch(client.get("platform"), paired.meta.platform) or _metadata_mismatch(
         client.get("deviceFamily"), paired.meta.device_family
     ):
-        return "metadata-upgrade"
+        return PairingReason.METADATA_UPGRADE
     if c.role not in paired.roles:
-        return "role-upgrade"
+        return PairingReason.ROLE_UPGRADE
     if c.params.scopes and not scopes_allow(
         c.params.scopes, paired.approved_scopes, implied=c.profile.implied_scopes_in_baseline
     ):
-        return "scope-upgrade"
-    return None
-
-
-def _silent_allowed(
-    c: _Connect, reason: str, locality: PairingLocality, method: str, *, existing: bool
-) -> bool:
-    """`shouldAllowSilentLocalPairing` of the profile (§5.2 notes, §5.3 rules)."""
-    ui_or_webchat = c.is_control_ui or c.is_webchat
-    if not c.profile.pairing_locality_v96:
-        # 3.13 `shouldAllowSilentLocalPairing(isLocalClient, ...)`.
-        return (
-            c.local
-            and (not c.browser or ui_or_webchat)
-            and reason in ("not-paired", "scope-upgrade")
-        )
-    if existing and c.role != "operator":
-        return False  # allowSilentExistingNonOperatorPairing
-    if locality == PairingLocality.REMOTE:
-        return False
-    if c.browser and not ui_or_webchat:
-        return False
-    if reason in ("not-paired", "role-upgrade"):
-        return True
-    if reason == "scope-upgrade":
-        # §5.3, observed on real 2026.9.6 (token, password): silent for none/token/password.
-        return method in c.profile.silent_scope_upgrade_methods
-    return (
-        reason == "metadata-upgrade"
-        and not c.browser
-        and not ui_or_webchat
-        and (
-            (locality == PairingLocality.DIRECT_LOCAL and c.is_native_app_ui)
-            or locality in (PairingLocality.CLI_CONTAINER_LOCAL,
-                            PairingLocality.SHARED_SECRET_LOOPBACK_LOCAL)
-        )
-    )
+        return PairingReason.SCOPE_UPGRADE
+    return PairingReason.PAIRED
 
 
 def _pairing_required(
@@ -603,13 +610,21 @@ def _pairing_required(
 ) -> Rejected:
     if not c.profile.pairing_messages_with_reason:
         return c.reject(
-            ErrorShape(ErrorCode.NOT_PAIRED, "pairing required",
-                       {"code": "PAIRING_REQUIRED", "requestId": request_id, "reason": reason}),
-            CloseCode.POLICY_VIOLATION, "pairing required", "pairing",
+            ErrorShape(
+                ErrorCode.NOT_PAIRED,
+                "pairing required",
+                {"code": "PAIRING_REQUIRED", "requestId": request_id, "reason": reason},
+            ),
+            CloseCode.POLICY_VIOLATION,
+            "pairing required",
+            "pairing",
         )
     message = f"pairing required: {PAIRING_REQUIREMENTS[reason]}"
-    details: dict[str, Any] = {"code": "PAIRING_REQUIRED", "reason": reason,
-                               "requestId": request_id}
+    details: dict[str, Any] = {
+        "code": "PAIRING_REQUIRED",
+        "reason": reason,
+        "requestId": request_id,
+    }
     if c.is_control_ui:
         details["recommendedNextStep"] = "wait_then_retry"  # K14
     details["deviceId"] = device_id
@@ -622,5 +637,7 @@ def _pairing_required(
             details["approvedScopes"] = list(paired.approved_scopes)
     return c.reject(
         ErrorShape(ErrorCode.NOT_PAIRED, message, details),
-        CloseCode.POLICY_VIOLATION, f"{message} (requestId: {request_id})", "pairing",
+        CloseCode.POLICY_VIOLATION,
+        f"{message} (requestId: {request_id})",
+        "pairing",
     )

@@ -1,7 +1,8 @@
 """Behaviour profiles: the current contract (2026.9.6) and the known-bad 2026.3.13.
 
-A profile is data only. The policy core branches on named flags, never on version strings, so a
-reader can see what each release does differently in one place.
+A profile is data only. The policy core branches on named flags and reads the profile's decision
+tables (`tables.py`), never version strings, so a reader can see what each release does
+differently in one place.
 """
 
 from __future__ import annotations
@@ -9,16 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reference_gateway.frames import ErrorCode
+from reference_gateway.tables import TABLES_3_13, TABLES_9_6, ProfileTables
 
 CLIENT_IDS_3_13: tuple[str, ...] = (
-    "webchat-ui", "openclaw-control-ui", "webchat", "cli", "gateway-client", "openclaw-macos",
-    "openclaw-ios", "openclaw-android", "node-host", "test", "fingerprint", "openclaw-probe",
+    "webchat-ui",
+    "openclaw-control-ui",
+    "webchat",
+    "cli",
+    "gateway-client",
+    "openclaw-macos",
+    "openclaw-ios",
+    "openclaw-android",
+    "node-host",
+    "test",
+    "fingerprint",
+    "openclaw-probe",
 )
 CLIENT_MODES_3_13: tuple[str, ...] = ("webchat", "cli", "ui", "backend", "node", "probe", "test")
 # §1.4: 9.6 adds these ids and the `worker` mode.
 CLIENT_IDS_9_6 = (
-    *CLIENT_IDS_3_13, "openclaw-browser-copilot", "openclaw-tui", "openclaw-linux",
-    "openclaw-watchos", "openclaw-worker",
+    *CLIENT_IDS_3_13,
+    "openclaw-browser-copilot",
+    "openclaw-tui",
+    "openclaw-linux",
+    "openclaw-watchos",
+    "openclaw-worker",
 )
 CLIENT_MODES_9_6 = (*CLIENT_MODES_3_13, "worker")
 # §1.4: additional optional connect params of 9.6; their inner shape is not checked.
@@ -46,14 +62,6 @@ class Profile:
     hello_auth_always: bool
     # K1-K4: 3.13 mints no device token for an empty scope list; 9.6 does.
     mint_token_for_empty_scopes: bool
-    # §5.4: 9.6 keeps local device-less cli/cli and backend shared-auth scopes.
-    preserve_local_cli_and_backend: bool
-    # A1d: 9.6 accepts a local device-less backend under auth mode none.
-    allow_local_backend_auth_none: bool
-    # A5/A6/B6: 3.13 honours allowInsecureAuth and dangerouslyDisableDeviceAuth.
-    honour_control_ui_bypass_flags: bool
-    # A8: 3.13 keeps self-declared scopes of a device-less trusted-proxy Control UI (K7).
-    trusted_proxy_control_ui_keeps_scopes: bool
     # §4.2: 9.6 refuses trusted-proxy auth whose proxy peer is loopback.
     refuse_loopback_trusted_proxy: bool
     # §4.2: 9.6 answers proxy-shaped headers from untrusted peers with HTTP 403.
@@ -68,13 +76,6 @@ class Profile:
     # K13/K14 wording.
     local_cli_auth_hints: bool
     pairing_messages_with_reason: bool
-    # Upgrade reasons of a paired device that the local backend pairing skip (B3) still covers.
-    # 3.13: all of them. 9.6: scope-upgrade (observed on real 2026.9.6, 2026-11-25); role- and
-    # metadata-upgrades of a paired backend go through pairing (not observed; kept from source).
-    backend_skip_covered_upgrades: tuple[str, ...]
-    # Auth methods under which a local scope-upgrade of a paired device may be silent (§5.3
-    # `shouldAllowSilentLocalPairing`, observed on real 2026.9.6). Only read by the 9.6 rules.
-    silent_scope_upgrade_methods: tuple[str, ...]
     # Scope implication (admin covers all, write covers read) when checking a paired baseline.
     implied_scopes_in_baseline: bool
     # 9.6: trusted-proxy connects are capped by the X-OpenClaw-Scopes request header.
@@ -83,6 +84,9 @@ class Profile:
     chat_abort_needs_admin_target: bool
     # 9.6: device.pair.approve cannot grant scopes above the caller's own.
     approve_capped_by_caller: bool
+    # §5.2 / §5.3: the missing-device and pairing decision tables (tables.py). Everything the
+    # A and B rows decide differently between the releases is in these rows, not in flags.
+    tables: ProfileTables
 
 
 CURRENT = Profile(
@@ -100,10 +104,6 @@ CURRENT = Profile(
     enum_error_style="enum",
     hello_auth_always=True,
     mint_token_for_empty_scopes=True,
-    preserve_local_cli_and_backend=True,
-    allow_local_backend_auth_none=True,
-    honour_control_ui_bypass_flags=False,
-    trusted_proxy_control_ui_keeps_scopes=False,
     refuse_loopback_trusted_proxy=True,
     http_403_for_untrusted_proxy_headers=True,
     http_403_for_proxied_loopback_client=True,
@@ -111,12 +111,11 @@ CURRENT = Profile(
     device_token_scope_mismatch_reason="scope_mismatch",
     local_cli_auth_hints=True,
     pairing_messages_with_reason=True,
-    backend_skip_covered_upgrades=("scope-upgrade",),
-    silent_scope_upgrade_methods=("none", "token", "password"),
     implied_scopes_in_baseline=True,
     cap_trusted_proxy_scopes_by_header=True,
     chat_abort_needs_admin_target=True,
     approve_capped_by_caller=True,
+    tables=TABLES_9_6,
 )
 
 V2026_3_13 = Profile(
@@ -134,10 +133,6 @@ V2026_3_13 = Profile(
     enum_error_style="anyOf-const",
     hello_auth_always=False,
     mint_token_for_empty_scopes=False,
-    preserve_local_cli_and_backend=False,
-    allow_local_backend_auth_none=False,
-    honour_control_ui_bypass_flags=True,
-    trusted_proxy_control_ui_keeps_scopes=True,
     refuse_loopback_trusted_proxy=False,
     http_403_for_untrusted_proxy_headers=False,
     http_403_for_proxied_loopback_client=False,
@@ -145,12 +140,11 @@ V2026_3_13 = Profile(
     device_token_scope_mismatch_reason="device_token_mismatch",
     local_cli_auth_hints=False,
     pairing_messages_with_reason=False,
-    backend_skip_covered_upgrades=("metadata-upgrade", "role-upgrade", "scope-upgrade"),
-    silent_scope_upgrade_methods=(),  # 3.13 rules do not look at the method
     implied_scopes_in_baseline=False,
     cap_trusted_proxy_scopes_by_header=False,
     chat_abort_needs_admin_target=False,
     approve_capped_by_caller=False,
+    tables=TABLES_3_13,
 )
 
 PROFILES: dict[str, Profile] = {"current": CURRENT, "2026.9.6": CURRENT, "2026.3.13": V2026_3_13}

@@ -1,9 +1,11 @@
-"""A thin websockets transport around the policy core.
+"""The websockets transport: moves bytes between sockets and `session.Session`.
 
-The transport owns sockets, timers and the per-process pairing state value; every decision is
-delegated to `policy.decide_connect` and `methods.handle_rpc`. Whatever a client sends, the
-handler answers with the documented error and close code; an unexpected exception is logged and
-the socket closed with 1011 rather than propagated.
+Everything the protocol says (challenge, timers, frame limits, the connect decision, RPCs,
+broadcasts) is decided by the session; this module accepts sockets, turns what happens on them
+into session events, executes the actions it gets back in order, and keeps the one current
+`GatewayState` of the process. HTTP-level handling stays here: the upgrade refusal (HTTP 403,
+decided by `locality.upgrade_refusal`). An unexpected exception is logged and the socket closed
+with 1011 rather than propagated.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -26,28 +28,37 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from reference_gateway.config import GatewayConfig, load_config
-from reference_gateway.frames import (
-    MAX_PAYLOAD_BYTES,
-    PREAUTH_MAX_FRAME_BYTES,
-    CloseCode,
-    ErrorCode,
-    ErrorShape,
-    challenge_event,
-    encode,
-    event,
-    first_request_not_connect,
-    parse_request_frame,
-    res_error,
-    res_ok,
-)
-from reference_gateway.hello import build_hello_ok
-from reference_gateway.locality import ConnectContext, upgrade_refusal
-from reference_gateway.methods import SERVED_METHODS, RpcCall, handle_rpc
-from reference_gateway.pairing import PairingState, pending_json
-from reference_gateway.policy import Accepted, Rejected, decide_connect
+from reference_gateway.frames import MAX_PAYLOAD_BYTES, CloseCode, encode
+from reference_gateway.locality import upgrade_refusal
+from reference_gateway.pairing import PairingState
 from reference_gateway.profiles import Profile, get_profile
+from reference_gateway.session import (
+    HANDSHAKE_TIMEOUT_ENV,
+    Action,
+    Broadcast,
+    CancelTimer,
+    Close,
+    Closed,
+    Event,
+    FrameReceived,
+    GatewayState,
+    HandshakeTimerFired,
+    Log,
+    Opened,
+    Send,
+    Session,
+    StartTimer,
+    resolve_handshake_timeout_ms,
+)
 
-HANDSHAKE_TIMEOUT_ENV = "OPENCLAW_HANDSHAKE_TIMEOUT_MS"
+__all__ = [
+    "HANDSHAKE_TIMEOUT_ENV",
+    "ReferenceGateway",
+    "RunningGateway",
+    "resolve_handshake_timeout_ms",
+    "serve_reference",
+]
+
 LogFn = Callable[[str], None]
 
 
@@ -78,15 +89,16 @@ def _peer_of(ws: ServerConnection) -> str | None:
 
 
 @dataclass
-class _Conn:
-    conn_id: str
+class _Link:
+    """One socket and its session; `deadline` is the running handshake timer (loop time)."""
+
     ws: ServerConnection
-    accepted: Accepted
-    peer: str | None
+    session: Session
+    deadline: float | None = None
 
 
 class ReferenceGateway:
-    """One gateway process: config, profile, pairing state and live connections."""
+    """One gateway process: config, profile, the shared state and the open sockets."""
 
     def __init__(
         self,
@@ -99,11 +111,15 @@ class ReferenceGateway:
         self.config = config
         self.profile = profile
         self.handshake_timeout_ms = handshake_timeout_ms
-        self.state = PairingState()
-        self.connections: dict[str, _Conn] = {}
+        self.shared = GatewayState()
+        self.sockets: dict[str, ServerConnection] = {}
         self.log_lines: deque[str] = deque(maxlen=5000)
         self._sink = log or _stdout_log
         self._started = time.monotonic()
+
+    @property
+    def state(self) -> PairingState:
+        return self.shared.pairing
 
     # -- logging -------------------------------------------------------------------------
     def log(self, line: str) -> None:
@@ -140,8 +156,13 @@ class ReferenceGateway:
     # -- WebSocket -------------------------------------------------------------------------
     async def handler(self, ws: ServerConnection) -> None:
         conn_id = str(uuid.uuid4())
+        session = Session(
+            conn_id, self.config, self.profile, handshake_timeout_ms=self.handshake_timeout_ms
+        )
+        link = _Link(ws, session)
+        self.sockets[conn_id] = ws
         try:
-            await self._serve(ws, conn_id)
+            await self._serve(link)
         except ConnectionClosed:
             pass
         except Exception:
@@ -149,192 +170,54 @@ class ReferenceGateway:
             with contextlib.suppress(Exception):
                 await ws.close(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
-            self.connections.pop(conn_id, None)
+            self.sockets.pop(conn_id, None)
+            self._feed(session, Closed())
 
-    async def _close(self, ws: ServerConnection, code: int, reason: str) -> None:
-        await ws.close(code, reason)
+    def _feed(self, session: Session, event: Event) -> tuple[Action, ...]:
+        # Synchronous, so no other connection's event interleaves between read and write.
+        step = session.handle(event, self.shared)
+        self.shared = step.state
+        return step.actions
 
-    async def _serve(self, ws: ServerConnection, conn_id: str) -> None:
-        nonce = str(uuid.uuid4())
-        peer = _peer_of(ws)
-        ctx = ConnectContext(peer=peer, headers=_headers_of(ws.request), nonce=nonce)
-        await ws.send(encode(challenge_event(nonce, now_ms())))
-        try:
-            async with asyncio.timeout(self.handshake_timeout_ms / 1000):
-                message = await ws.recv()
-        except TimeoutError:
-            self.log(f"handshake timeout peer={peer} after={self.handshake_timeout_ms}ms")
-            await self._close(ws, CloseCode.NORMAL, "")
-            return
-        size = len(message) if isinstance(message, bytes) else len(message.encode("utf-8"))
-        if size > PREAUTH_MAX_FRAME_BYTES:
-            self.log(f"preauth frame too large peer={peer} bytes={size}")
-            await self._close(ws, CloseCode.MESSAGE_TOO_BIG, "")  # K16: empty reason
-            return
-        parsed = parse_request_frame(message)
-        if parsed.failure is not None:
-            self.log(f"invalid first frame peer={peer} close={parsed.failure.code}")
-            await self._close(ws, parsed.failure.code, parsed.failure.reason)
-            return
-        frame = parsed.frame
-        assert frame is not None
-        if frame.method != "connect":
-            bad = first_request_not_connect(frame)
-            self.log(
-                f"connect rejected peer={peer} error=INVALID_REQUEST first request "
-                f"method={frame.method}"
-            )
-            await ws.send(encode(res_error(bad.request_id, bad.error)))
-            await self._close(ws, bad.code, bad.reason)
-            return
-        decision = decide_connect(
-            self.config, self.profile, self.state, ctx, frame.params, now_ms()
-        )
-        self.state = decision.state
-        if isinstance(decision, Rejected):
-            self._log_rejection(decision, peer)
-            await ws.send(encode(res_error(frame.id, decision.error)))
-            if decision.stage == "pairing":
-                self._broadcast_pending(decision)
-            await self._close(ws, decision.close_code, decision.close_reason)
-            return
-        self._log_acceptance(decision, peer)
-        conn = _Conn(conn_id, ws, decision, peer)
-        self.connections[conn_id] = conn
-        hello = build_hello_ok(
-            self.profile,
-            decision,
-            conn_id=conn_id,
-            methods=list(SERVED_METHODS),
-            uptime_ms=self.uptime_ms(),
-            auth_mode=self.config.auth_mode,
-            presence=self._presence(),
-        )
-        await ws.send(encode(res_ok(frame.id, hello)))
-        await self._serve_rpcs(conn)
-
-    async def _serve_rpcs(self, conn: _Conn) -> None:
-        async for message in conn.ws:
-            parsed = parse_request_frame(message)
-            if parsed.failure is not None:
-                self.log(f"invalid frame conn={conn.conn_id} close=1008")
-                await self._close(conn.ws, CloseCode.POLICY_VIOLATION, "invalid request frame")
-                return
-            frame = parsed.frame
-            assert frame is not None
-            if frame.method == "connect":
-                err = ErrorShape(ErrorCode.INVALID_REQUEST, "connect already completed")
-                await conn.ws.send(encode(res_error(frame.id, err)))
-                continue
-            call = RpcCall(
-                config=self.config,
-                profile=self.profile,
-                state=self.state,
-                role=conn.accepted.role,
-                scopes=conn.accepted.scopes,
-                now_ms=now_ms(),
-                uptime_ms=self.uptime_ms(),
-                presence=self._presence(),
-            )
-            result = handle_rpc(call, frame.method, frame.params)
-            self.state = result.state
-            if result.error is not None:
-                self.log(
-                    f"res ✗ {frame.method} conn={conn.conn_id} client={conn.accepted.client_id}"
-                    f"/{conn.accepted.client_mode} errorCode={result.error.code} "
-                    f"errorMessage={result.error.message}"
-                )
-                await conn.ws.send(encode(res_error(frame.id, result.error)))
+    async def _serve(self, link: _Link) -> None:
+        ws, session = link.ws, link.session
+        opened = Opened(_peer_of(ws), _headers_of(ws.request), now_ms())
+        await self._execute(link, self._feed(session, opened))
+        while not session.closed:
+            event: Event
+            try:
+                async with asyncio.timeout_at(link.deadline):  # None: no timer running
+                    message = await ws.recv()
+            except TimeoutError:
+                link.deadline = None
+                event = HandshakeTimerFired()
             else:
-                await conn.ws.send(encode(res_ok(frame.id, result.payload)))
-            for name, payload in result.events:
-                await self._broadcast(name, payload)
+                event = FrameReceived(message, now_ms(), self.uptime_ms())
+            await self._execute(link, self._feed(session, event))
 
-    # -- helpers -------------------------------------------------------------------------
-    def _presence(self) -> list[dict[str, Any]]:
-        # As OpenClaw 2026.9.6 (observed): an entry per connection with the client's instanceId
-        # and, for a non-loopback peer, its ip; CLI, backend and probe connects make none.
-        entries = []
-        for c in self.connections.values():
-            if c.accepted.client_mode in ("cli", "backend", "probe"):
-                continue
-            client = c.accepted.params.client if c.accepted.params is not None else {}
-            entry: dict[str, Any] = {
-                "connId": c.conn_id,
-                "clientId": c.accepted.client_id,
-                "mode": c.accepted.client_mode,
-                "role": c.accepted.role,
-                "reason": "connect",
-            }
-            if (
-                c.peer
-                and not c.peer.startswith("127.")
-                and c.peer not in ("::1", "::ffff:127.0.0.1")
-            ):
-                entry["ip"] = c.peer  # 9.6 records no address for a loopback peer
-            if isinstance(client.get("instanceId"), str):
-                entry["instanceId"] = client["instanceId"]
-            entries.append(entry)
-        return entries
+    async def _execute(self, link: _Link, actions: Iterable[Action]) -> None:
+        for action in actions:
+            match action:
+                case Send(frame=frame):
+                    await link.ws.send(encode(frame))
+                case Close(code=code, reason=reason):
+                    await link.ws.close(code, reason)
+                case Broadcast(frame=frame, to=to):
+                    await self._broadcast(encode(frame), to)
+                case StartTimer(delay_ms=delay_ms):
+                    link.deadline = asyncio.get_running_loop().time() + delay_ms / 1000
+                case CancelTimer():
+                    link.deadline = None
+                case Log(line=line):
+                    self.log(line)
 
-    async def _broadcast(self, name: str, payload: Any) -> None:
-        text = encode(event(name, payload))
-        for conn in list(self.connections.values()):
+    async def _broadcast(self, text: str, to: Iterable[str]) -> None:
+        for conn_id in to:
+            ws = self.sockets.get(conn_id)
+            if ws is None:
+                continue  # gone since the event
             with contextlib.suppress(Exception):
-                await conn.ws.send(text)
-
-    def _broadcast_pending(self, decision: Rejected) -> None:
-        details = decision.error.details if isinstance(decision.error.details, dict) else {}
-        request = self.state.pending.get(str(details.get("requestId")))
-        if request is not None:
-            asyncio.get_running_loop().create_task(
-                self._broadcast("device.pair.requested", pending_json(request))
-            )
-
-    def _log_rejection(self, d: Rejected, peer: str | None) -> None:
-        details = d.error.details if isinstance(d.error.details, dict) else {}
-        self.log(
-            f"connect rejected client={d.client_id}/{d.client_mode} role={d.role} peer={peer} "
-            f"stage={d.stage} error={d.error.code} detailsCode={details.get('code')} "
-            f"close={d.close_code} message={d.error.message}"
-        )
-
-    def _log_acceptance(self, a: Accepted, peer: str | None) -> None:
-        token = "yes" if a.device_token is not None else "no"
-        device = a.device_id[:12] if a.device_id else "-"
-        if a.pairing == "silent":
-            if a.pairing_reason not in (None, "not-paired"):
-                self.log(
-                    f"security audit: device access upgrade requested "
-                    f"reason={a.pairing_reason} device={device} role={a.role} "
-                    f"scopes={','.join(a.scopes) or '[]'} peer={peer}"
-                )
-            self.log(f"device pairing auto-approved device={device} role={a.role}")
-        self.log(
-            f"connect accepted client={a.client_id}/{a.client_mode} role={a.role} peer={peer} "
-            f"auth={a.auth_method} locality={a.locality} pairing={a.pairing} "
-            f"device={device} deviceToken={token} "
-            f"scopes={','.join(a.scopes) or '[]'}"
-        )
-
-
-def resolve_handshake_timeout_ms(
-    profile: Profile,
-    config: GatewayConfig,
-    env: Mapping[str, str],
-    explicit: int | None = None,
-) -> int:
-    if explicit is not None:
-        return explicit
-    raw = env.get(HANDSHAKE_TIMEOUT_ENV)
-    if raw:
-        with contextlib.suppress(ValueError):
-            value = int(raw)
-            if value > 0:
-                return value
-    if config.handshake_timeout_ms is not None:
-        return config.handshake_timeout_ms
-    return profile.handshake_timeout_ms
+                await ws.send(text)
 
 
 @dataclass

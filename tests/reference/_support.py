@@ -24,8 +24,13 @@ NOW = 1_800_000_000_000
 NONCE = "6f1c2b0e-0d7a-4c55-9d55-2a1f6c3e9b10"
 TOKEN = "tok-secret"
 PASSWORD = "pw-secret"
-ALL5 = ["operator.admin", "operator.read", "operator.write", "operator.approvals",
-        "operator.pairing"]
+ALL5 = [
+    "operator.admin",
+    "operator.read",
+    "operator.write",
+    "operator.approvals",
+    "operator.pairing",
+]
 READ = ["operator.read"]
 UI_ORIGIN = "http://127.0.0.1:18789"
 REMOTE_IP = "198.18.0.2"
@@ -52,9 +57,13 @@ class Device:
 
     @property
     def pem(self) -> str:
-        return self.key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        return (
+            self.key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
 
     @property
     def id(self) -> str:
@@ -71,16 +80,23 @@ class Device:
     ) -> dict[str, Any]:
         client = params["client"]
         auth = params.get("auth") or {}
-        token = next((auth[k] for k in ("token", "deviceToken", "bootstrapToken") if k in auth),
-                     "")
+        token = next((auth[k] for k in ("token", "deviceToken", "bootstrapToken") if k in auth), "")
         fields = [
-            version, device_id or self.id, client["id"], client["mode"],
-            params.get("role", "operator"), ",".join(params.get("scopes", [])),
-            str(signed_at), token, nonce,
+            version,
+            device_id or self.id,
+            client["id"],
+            client["mode"],
+            params.get("role", "operator"),
+            ",".join(params.get("scopes", [])),
+            str(signed_at),
+            token,
+            nonce,
         ]
         if version == "v3":
-            fields += [client.get("platform", "").strip().lower(),
-                       client.get("deviceFamily", "").strip().lower()]
+            fields += [
+                client.get("platform", "").strip().lower(),
+                client.get("deviceFamily", "").strip().lower(),
+            ]
         payload = "|".join(fields)
         return {
             "id": device_id or self.id,
@@ -130,8 +146,11 @@ def cfg(mode: str = "token", **gateway: Any) -> dict[str, Any]:
     elif mode == "password":
         auth["password"] = PASSWORD
     elif mode == "trusted-proxy":
-        auth["trustedProxy"] = {"userHeader": "x-forwarded-user", "requiredHeaders": [],
-                                "allowUsers": []}
+        auth["trustedProxy"] = {
+            "userHeader": "x-forwarded-user",
+            "requiredHeaders": [],
+            "allowUsers": [],
+        }
     g: dict[str, Any] = {"mode": "local", "bind": "loopback", "auth": auth}
     g.update(gateway)
     return {"gateway": g, "update": {"checkOnStart": False}}
@@ -205,8 +224,15 @@ def paired_state(
     platform: str = "linux",
 ) -> PairingState:
     """Pair `dev` through the gateway's own silent local pairing (B1), as a real client would."""
-    p = params(client[0], client[1], role=role, scopes=scopes, auth={"token": TOKEN},
-               protocol=(3, 3) if profile == "2026.3.13" else (4, 4), platform=platform)
+    p = params(
+        client[0],
+        client[1],
+        role=role,
+        scopes=scopes,
+        auth={"token": TOKEN},
+        protocol=(3, 3) if profile == "2026.3.13" else (4, 4),
+        platform=platform,
+    )
     d = accepted(connect(cfg(), with_device(p, dev), profile=profile))
     assert dev.id in d.state.paired
     return d.state

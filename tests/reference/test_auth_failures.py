@@ -21,8 +21,10 @@ def test_wrong_token_with_device_can_retry_with_device_token() -> None:
     p = params(scopes=READ, auth={"token": "wrong"})
     p["device"] = Device().sign(p)
     assert _details(connect(cfg(), p, remote())) == {
-        "code": "AUTH_TOKEN_MISMATCH", "authReason": "token_mismatch",
-        "canRetryWithDeviceToken": True, "recommendedNextStep": "retry_with_device_token",
+        "code": "AUTH_TOKEN_MISMATCH",
+        "authReason": "token_mismatch",
+        "canRetryWithDeviceToken": True,
+        "recommendedNextStep": "retry_with_device_token",
     }
 
 
@@ -31,41 +33,66 @@ def test_missing_token_with_device_is_token_missing() -> None:
     p["device"] = Device().sign(p)
     r = rejected(connect(cfg(), p, remote()))
     assert r.error.details == {
-        "code": "AUTH_TOKEN_MISSING", "authReason": "token_missing",
-        "canRetryWithDeviceToken": False, "recommendedNextStep": "update_auth_configuration",
+        "code": "AUTH_TOKEN_MISSING",
+        "authReason": "token_missing",
+        "canRetryWithDeviceToken": False,
+        "recommendedNextStep": "update_auth_configuration",
     }
     assert r.error.message == (
-        "unauthorized: gateway token missing (set gateway.remote.token to match "
-        "gateway.auth.token)"
+        "unauthorized: gateway token missing (set gateway.remote.token to match gateway.auth.token)"
     )
 
 
 def test_wrong_password_details() -> None:
     d = _details(connect(cfg("password"), params(scopes=READ, auth={"password": "x"}), remote()))
-    assert d == {"code": "AUTH_PASSWORD_MISMATCH", "authReason": "password_mismatch",
-                 "canRetryWithDeviceToken": False,
-                 "recommendedNextStep": "update_auth_credentials"}
+    assert d == {
+        "code": "AUTH_PASSWORD_MISMATCH",
+        "authReason": "password_mismatch",
+        "canRetryWithDeviceToken": False,
+        "recommendedNextStep": "update_auth_credentials",
+    }
 
 
 @pytest.mark.parametrize(
     "profile,proto,client,ctx,message",
     [
-        ("current", (4, 4), ("cli", "cli"), loopback(),
-         "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or pair "
-         "the device)"),
-        ("current", (4, 4), ("cli", "cli"), remote(),
-         "unauthorized: gateway token mismatch (set gateway.remote.token to match "
-         "gateway.auth.token)"),
-        ("2026.3.13", (3, 3), ("cli", "cli"), loopback(),
-         "unauthorized: gateway token mismatch (set gateway.remote.token to match "
-         "gateway.auth.token)"),
-        ("current", (4, 4), ("gateway-client", "backend"), loopback(),
-         "unauthorized: gateway token mismatch (provide gateway auth token)"),
+        (
+            "current",
+            (4, 4),
+            ("cli", "cli"),
+            loopback(),
+            "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or pair "
+            "the device)",
+        ),
+        (
+            "current",
+            (4, 4),
+            ("cli", "cli"),
+            remote(),
+            "unauthorized: gateway token mismatch (set gateway.remote.token to match "
+            "gateway.auth.token)",
+        ),
+        (
+            "2026.3.13",
+            (3, 3),
+            ("cli", "cli"),
+            loopback(),
+            "unauthorized: gateway token mismatch (set gateway.remote.token to match "
+            "gateway.auth.token)",
+        ),
+        (
+            "current",
+            (4, 4),
+            ("gateway-client", "backend"),
+            loopback(),
+            "unauthorized: gateway token mismatch (provide gateway auth token)",
+        ),
     ],
     ids=["9.6-local-cli", "9.6-remote-cli", "3.13-local-cli", "backend"],
 )
-def test_token_hints(profile: str, proto: tuple[int, int], client: tuple[str, str], ctx: object,
-                     message: str) -> None:
+def test_token_hints(
+    profile: str, proto: tuple[int, int], client: tuple[str, str], ctx: object, message: str
+) -> None:
     p = params(*client, scopes=READ, auth={"token": "wrong"}, protocol=proto)
     r = rejected(connect(cfg(), p, ctx, profile=profile))  # type: ignore[arg-type]
     assert r.error.message == message
@@ -97,8 +124,10 @@ def test_trusted_proxy_failure_with_device_is_auth_unauthorized() -> None:
     r = rejected(connect(config, p, remote("203.0.113.50", x_forwarded_user="bob")))
     assert r.error.message == "unauthorized"
     assert r.error.details == {
-        "code": "AUTH_UNAUTHORIZED", "authReason": "trusted_proxy_untrusted_source",
-        "canRetryWithDeviceToken": False, "recommendedNextStep": "review_auth_configuration",
+        "code": "AUTH_UNAUTHORIZED",
+        "authReason": "trusted_proxy_untrusted_source",
+        "canRetryWithDeviceToken": False,
+        "recommendedNextStep": "review_auth_configuration",
     }
 
 
@@ -109,7 +138,8 @@ def test_shared_token_falls_back_to_device_token() -> None:
     dev = Device()
     state = paired_state(dev, scopes=READ)
     tok = state.paired[dev.id].tokens["operator"].token
-    d = connect(cfg(), with_device(params(scopes=READ, auth={"token": tok}), dev), remote(),
-                state=state)
+    d = connect(
+        cfg(), with_device(params(scopes=READ, auth={"token": tok}), dev), remote(), state=state
+    )
     assert getattr(d, "auth_method", None) == "device-token"
     assert tok != TOKEN

@@ -26,23 +26,35 @@ def test_row1_id_not_matching_key(profile: str, proto: tuple[int, int]) -> None:
     p = params(scopes=READ, auth=TOK, protocol=proto)
     dev = Device()
     p["device"] = dev.sign(p, device_id="0" * 64)
-    _expect(connect(cfg(), p, profile=profile), "device identity mismatch",
-            "DEVICE_AUTH_DEVICE_ID_MISMATCH", "device-id-mismatch")
+    _expect(
+        connect(cfg(), p, profile=profile),
+        "device identity mismatch",
+        "DEVICE_AUTH_DEVICE_ID_MISMATCH",
+        "device-id-mismatch",
+    )
 
 
 def test_row1_undecodable_key() -> None:
     p = params(scopes=READ, auth=TOK)
     p["device"] = {**Device().sign(p), "publicKey": "!!!not base64!!!"}
-    _expect(connect(cfg(), p), "device identity mismatch", "DEVICE_AUTH_DEVICE_ID_MISMATCH",
-            "device-id-mismatch")
+    _expect(
+        connect(cfg(), p),
+        "device identity mismatch",
+        "DEVICE_AUTH_DEVICE_ID_MISMATCH",
+        "device-id-mismatch",
+    )
 
 
 @pytest.mark.parametrize("skew", [120_001, -120_001])
 def test_row2_stale_signed_at(skew: int) -> None:
     p = params(scopes=READ, auth=TOK)
     p["device"] = Device().sign(p, signed_at=NOW - skew)
-    _expect(connect(cfg(), p), "device signature expired", "DEVICE_AUTH_SIGNATURE_EXPIRED",
-            "device-signature-stale")
+    _expect(
+        connect(cfg(), p),
+        "device signature expired",
+        "DEVICE_AUTH_SIGNATURE_EXPIRED",
+        "device-signature-stale",
+    )
 
 
 def test_row2_boundary_120s_is_accepted() -> None:
@@ -54,8 +66,12 @@ def test_row2_boundary_120s_is_accepted() -> None:
 def test_row3_blank_nonce() -> None:
     p = params(scopes=READ, auth=TOK)
     p["device"] = Device().sign(p, nonce="   ")
-    _expect(connect(cfg(), p), "device nonce required", "DEVICE_AUTH_NONCE_REQUIRED",
-            "device-nonce-missing")
+    _expect(
+        connect(cfg(), p),
+        "device nonce required",
+        "DEVICE_AUTH_NONCE_REQUIRED",
+        "device-nonce-missing",
+    )
 
 
 def test_k10_absent_nonce_is_a_schema_error() -> None:
@@ -75,8 +91,12 @@ def test_k10_absent_nonce_is_a_schema_error() -> None:
 def test_row4_wrong_nonce() -> None:
     p = params(scopes=READ, auth=TOK)
     p["device"] = Device().sign(p, nonce="11111111-2222-4333-8444-555555555555")
-    _expect(connect(cfg(), p), "device nonce mismatch", "DEVICE_AUTH_NONCE_MISMATCH",
-            "device-nonce-mismatch")
+    _expect(
+        connect(cfg(), p),
+        "device nonce mismatch",
+        "DEVICE_AUTH_NONCE_MISMATCH",
+        "device-nonce-mismatch",
+    )
 
 
 def test_nonce_is_compared_after_trimming() -> None:
@@ -94,24 +114,39 @@ def test_row5_bad_signature() -> None:
     p = params(scopes=READ, auth=TOK)
     signed = Device().sign(p)
     p["device"] = {**signed, "signature": b64url(b"\x00" * 64)}
-    _expect(connect(cfg(), p), "device signature invalid", "DEVICE_AUTH_SIGNATURE_INVALID",
-            "device-signature")
+    _expect(
+        connect(cfg(), p),
+        "device signature invalid",
+        "DEVICE_AUTH_SIGNATURE_INVALID",
+        "device-signature",
+    )
 
 
 def test_row5_signature_over_other_scopes() -> None:
     p = params(scopes=READ, auth=TOK)
     p["device"] = Device().sign({**p, "scopes": ["operator.admin"]})
-    _expect(connect(cfg(), p), "device signature invalid", "DEVICE_AUTH_SIGNATURE_INVALID",
-            "device-signature")
+    _expect(
+        connect(cfg(), p),
+        "device signature invalid",
+        "DEVICE_AUTH_SIGNATURE_INVALID",
+        "device-signature",
+    )
 
 
 def test_k11_short_key_matching_id_fails_as_signature_invalid() -> None:
     raw = b"\x01" * 31
     p = params(scopes=READ, auth=TOK)
-    p["device"] = {**Device().sign(p), "publicKey": b64url(raw),
-                   "id": hashlib.sha256(raw).hexdigest()}
-    _expect(connect(cfg(), p), "device signature invalid", "DEVICE_AUTH_SIGNATURE_INVALID",
-            "device-signature")
+    p["device"] = {
+        **Device().sign(p),
+        "publicKey": b64url(raw),
+        "id": hashlib.sha256(raw).hexdigest(),
+    }
+    _expect(
+        connect(cfg(), p),
+        "device signature invalid",
+        "DEVICE_AUTH_SIGNATURE_INVALID",
+        "device-signature",
+    )
 
 
 @pytest.mark.parametrize("profile,proto", [("current", (4, 4)), ("2026.3.13", (3, 3))])

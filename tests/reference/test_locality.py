@@ -52,8 +52,15 @@ def test_trusted_proxy_without_xff_has_no_client_ip_unless_real_ip_fallback() ->
 
 @pytest.mark.parametrize(
     "host,ok",
-    [("localhost:1", True), ("127.0.0.5", True), ("[::1]:18789", True), ("::1", True),
-     ("box.tail1234.ts.net", True), ("192.168.1.5:18789", False), ("example.com", False)],
+    [
+        ("localhost:1", True),
+        ("127.0.0.5", True),
+        ("[::1]:18789", True),
+        ("::1", True),
+        ("box.tail1234.ts.net", True),
+        ("192.168.1.5:18789", False),
+        ("example.com", False),
+    ],
 )
 def test_localish_host(host: str, ok: bool) -> None:
     assert is_localish_host(host) is ok
@@ -83,8 +90,9 @@ def test_direct_local_needs_loopback_ip_localish_host_and_no_untrusted_proxy_hea
         ("https://evil.example", True, ("https://ui.example",), "origin not allowed"),
     ],
 )
-def test_origin_check(origin: str | None, local: bool, allowed: tuple[str, ...],
-                      expected: str | None) -> None:
+def test_origin_check(
+    origin: str | None, local: bool, allowed: tuple[str, ...], expected: str | None
+) -> None:
     cfg = _cfg(controlUi={"allowedOrigins": list(allowed)})
     assert check_origin(origin, local=local, config=cfg) == expected
 
@@ -93,21 +101,44 @@ def test_origin_check(origin: str | None, local: bool, allowed: tuple[str, ...],
     "peer,headers,client,method,shared,expected",
     [
         ("127.0.0.1", {}, ("cli", "cli"), "token", True, "direct_local"),
-        ("127.0.0.1", {"host": "172.17.0.2"}, ("cli", "cli"), "token", True,
-         "cli_container_local"),
-        ("127.0.0.1", {"host": "172.17.0.2"}, ("gateway-client", "backend"), "token", True,
-         "shared_secret_loopback_local"),
+        ("127.0.0.1", {"host": "172.17.0.2"}, ("cli", "cli"), "token", True, "cli_container_local"),
+        (
+            "127.0.0.1",
+            {"host": "172.17.0.2"},
+            ("gateway-client", "backend"),
+            "token",
+            True,
+            "shared_secret_loopback_local",
+        ),
         ("127.0.0.1", {"host": "172.17.0.2"}, ("cli", "cli"), "none", False, "remote"),
-        ("172.17.0.1", {"origin": "http://localhost:18789"}, ("openclaw-control-ui", "webchat"),
-         "token", True, "browser_container_local"),
+        (
+            "172.17.0.1",
+            {"origin": "http://localhost:18789"},
+            ("openclaw-control-ui", "webchat"),
+            "token",
+            True,
+            "browser_container_local",
+        ),
         ("198.18.0.2", {}, ("cli", "cli"), "token", True, "remote"),
     ],
 )
-def test_pairing_locality(peer: str, headers: dict[str, str], client: tuple[str, str],
-                          method: str, shared: bool, expected: str) -> None:
+def test_pairing_locality(
+    peer: str,
+    headers: dict[str, str],
+    client: tuple[str, str],
+    method: str,
+    shared: bool,
+    expected: str,
+) -> None:
     ctx = _ctx(peer, **headers)
-    got = resolve_pairing_locality(ctx, _cfg(), client_id=client[0], client_mode=client[1],
-                                   shared_auth_ok=shared, auth_method=method)
+    got = resolve_pairing_locality(
+        ctx,
+        _cfg(),
+        client_id=client[0],
+        client_mode=client[1],
+        shared_auth_ok=shared,
+        auth_method=method,
+    )
     assert got == expected
 
 
@@ -119,11 +150,25 @@ def test_http_403_for_proxy_headers_from_untrusted_peer() -> None:
 
 
 def test_http_403_for_user_header_without_xff_on_trusted_proxy_gateway() -> None:
-    cfg = load_config({"gateway": {"trustedProxies": ["198.18.0.1"], "auth": {
-        "mode": "trusted-proxy", "trustedProxy": {"userHeader": "x-forwarded-user"}}}}, {})
+    cfg = load_config(
+        {
+            "gateway": {
+                "trustedProxies": ["198.18.0.1"],
+                "auth": {
+                    "mode": "trusted-proxy",
+                    "trustedProxy": {"userHeader": "x-forwarded-user"},
+                },
+            }
+        },
+        {},
+    )
     assert upgrade_refusal("198.18.0.1", {"x-forwarded-user": "alice"}, cfg) is not None
-    assert upgrade_refusal("198.18.0.1", {"x-forwarded-user": "alice",
-                                          "x-forwarded-for": "203.0.113.7"}, cfg) is None
+    assert (
+        upgrade_refusal(
+            "198.18.0.1", {"x-forwarded-user": "alice", "x-forwarded-for": "203.0.113.7"}, cfg
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize("trusted", [["127.0.0.1"], ["127.0.0.0/8"]], ids=["host", "net"])
@@ -139,5 +184,9 @@ def test_http_403_for_trusted_proxy_forwarding_for_loopback(trusted: list[str]) 
     # a forwarded loopback client from an untrusted peer (the other 403 rule), are not it.
     assert upgrade_refusal("127.0.0.1", loop, cfg, proxied_loopback=False) is None
     assert upgrade_refusal("127.0.0.1", {"host": "127.0.0.1"}, cfg) is None
-    assert upgrade_refusal("127.0.0.1", {"x-forwarded-for": "::1"}, _cfg(),
-                           untrusted_proxy_headers=False) is None
+    assert (
+        upgrade_refusal(
+            "127.0.0.1", {"x-forwarded-for": "::1"}, _cfg(), untrusted_proxy_headers=False
+        )
+        is None
+    )

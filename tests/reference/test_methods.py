@@ -15,17 +15,25 @@ CFG = load_config({"gateway": {"auth": {"mode": "token", "token": "t"}}}, {})
 
 
 def _call(scopes: tuple[str, ...], role: str = "operator", profile=CURRENT) -> RpcCall:
-    return RpcCall(config=CFG, profile=profile, state=PairingState(), role=role, scopes=scopes,
-                   now_ms=1)
+    return RpcCall(
+        config=CFG, profile=profile, state=PairingState(), role=role, scopes=scopes, now_ms=1
+    )
 
 
 @pytest.mark.parametrize(
     "method,scope",
-    [("status", "operator.read"), ("system-presence", "operator.read"),
-     ("config.get", "operator.read"), ("chat.abort", "operator.write"),
-     ("sessions.delete", "operator.admin"), ("device.pair.list", "operator.pairing"),
-     ("exec.approval.resolve", "operator.approvals"), ("config.apply", "operator.admin"),
-     ("wizard.start", "operator.admin"), ("something.unlisted", "operator.admin")],
+    [
+        ("status", "operator.read"),
+        ("system-presence", "operator.read"),
+        ("config.get", "operator.read"),
+        ("chat.abort", "operator.write"),
+        ("sessions.delete", "operator.admin"),
+        ("device.pair.list", "operator.pairing"),
+        ("exec.approval.resolve", "operator.approvals"),
+        ("config.apply", "operator.admin"),
+        ("wizard.start", "operator.admin"),
+        ("something.unlisted", "operator.admin"),
+    ],
 )
 def test_missing_scope_current_is_forbidden(method: str, scope: str) -> None:
     err = authorize_method("operator", (), method, CURRENT)
@@ -60,17 +68,27 @@ def test_roles() -> None:
 @pytest.mark.parametrize(
     "scopes,method,message",
     [
-        (("operator.admin",), "chat.abort",
-         "invalid chat.abort params: must have required property 'sessionKey'"),
-        (("operator.admin",), "sessions.delete",
-         "invalid sessions.delete params: must have required property 'key'"),
-        (("operator.approvals",), "exec.approval.resolve",
-         "invalid exec.approval.resolve params: must have required property 'id'"),
+        (
+            ("operator.admin",),
+            "chat.abort",
+            "invalid chat.abort params: must have required property 'sessionKey'",
+        ),
+        (
+            ("operator.admin",),
+            "sessions.delete",
+            "invalid sessions.delete params: must have required property 'key'",
+        ),
+        (
+            ("operator.approvals",),
+            "exec.approval.resolve",
+            "invalid exec.approval.resolve params: must have required property 'id'",
+        ),
         (("operator.write",), "chat.abort", "session mutation target is unavailable"),
     ],
 )
-def test_probe_answers_after_scope_check(scopes: tuple[str, ...], method: str,
-                                         message: str) -> None:
+def test_probe_answers_after_scope_check(
+    scopes: tuple[str, ...], method: str, message: str
+) -> None:
     result = handle_rpc(_call(scopes), method, {})
     assert result.error is not None
     assert (result.error.code, result.error.message) == ("INVALID_REQUEST", message)

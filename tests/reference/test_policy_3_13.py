@@ -46,9 +46,14 @@ def paired_state(dev: Device, **kw: Any) -> Any:
 
 @pytest.mark.parametrize(
     "client,ctx",
-    [(("cli", "cli"), loopback()), (("cli", "probe"), loopback()),
-     (("gateway-client", "backend"), loopback()), (("test", "test"), loopback()),
-     (("node-host", "node"), loopback()), (("cli", "cli"), remote())],
+    [
+        (("cli", "cli"), loopback()),
+        (("cli", "probe"), loopback()),
+        (("gateway-client", "backend"), loopback()),
+        (("test", "test"), loopback()),
+        (("node-host", "node"), loopback()),
+        (("cli", "cli"), remote()),
+    ],
     ids=["cli", "probe", "backend", "test", "node-host-operator", "remote-cli"],
 )
 def test_a1_deviceless_shared_auth_is_cleared(client: tuple[str, str], ctx: Any) -> None:
@@ -64,8 +69,10 @@ def test_a1_password_is_cleared_too() -> None:
 
 def test_a1_k6_trusted_proxy_cli_is_cleared() -> None:
     config = cfg("trusted-proxy", trustedProxies=["127.0.0.1"])
-    for headers in ({"x_forwarded_user": "alice", "x_forwarded_for": "203.0.113.7"},
-                    {"x_forwarded_user": "alice"}):
+    for headers in (
+        {"x_forwarded_user": "alice", "x_forwarded_for": "203.0.113.7"},
+        {"x_forwarded_user": "alice"},
+    ):
         d = accepted(connect(config, params(scopes=READ), loopback(**headers)))
         assert d.scopes == ()
         assert d.auth_method == "trusted-proxy"
@@ -79,8 +86,11 @@ def test_a2_deviceless_node_needs_device() -> None:
 
 @pytest.mark.parametrize(
     "config,p",
-    [(cfg("none"), params(scopes=READ)), (cfg(), params(scopes=READ)),
-     (cfg("none"), params("gateway-client", "backend", scopes=READ))],
+    [
+        (cfg("none"), params(scopes=READ)),
+        (cfg(), params(scopes=READ)),
+        (cfg("none"), params("gateway-client", "backend", scopes=READ)),
+    ],
     ids=["auth-none", "no-credential", "auth-none-local-backend"],
 )
 def test_a3_no_credential_needs_device(config: dict, p: dict) -> None:
@@ -96,9 +106,12 @@ def test_a4_wrong_token_is_unauthorized() -> None:
         "unauthorized: gateway token mismatch (set gateway.remote.token to match "
         "gateway.auth.token)"
     )
-    assert r.error.details == {"code": "AUTH_TOKEN_MISMATCH", "authReason": "token_mismatch",
-                               "canRetryWithDeviceToken": False,
-                               "recommendedNextStep": "update_auth_credentials"}
+    assert r.error.details == {
+        "code": "AUTH_TOKEN_MISMATCH",
+        "authReason": "token_mismatch",
+        "canRetryWithDeviceToken": False,
+        "recommendedNextStep": "update_auth_credentials",
+    }
 
 
 UI = ("openclaw-control-ui", "webchat")
@@ -107,8 +120,9 @@ REMOTE_UI_CFG = {"allowedOrigins": ["https://ui.example"]}
 
 def test_a5_dangerously_disable_device_auth_keeps_scopes_remote() -> None:
     config = cfg(controlUi={**REMOTE_UI_CFG, "dangerouslyDisableDeviceAuth": True})
-    d = accepted(connect(config, params(*UI, scopes=ALL5, auth=TOK),
-                         remote(origin="https://ui.example")))
+    d = accepted(
+        connect(config, params(*UI, scopes=ALL5, auth=TOK), remote(origin="https://ui.example"))
+    )
     assert set(d.scopes) == set(ALL5)
     assert d.device_token is None
 
@@ -130,8 +144,10 @@ def test_a6_allow_insecure_auth_local_keeps_scopes() -> None:
 
 @pytest.mark.parametrize(
     "control_ui,ctx",
-    [({**REMOTE_UI_CFG, "allowInsecureAuth": True}, remote(origin="https://ui.example")),
-     ({}, loopback(origin=UI_ORIGIN))],
+    [
+        ({**REMOTE_UI_CFG, "allowInsecureAuth": True}, remote(origin="https://ui.example")),
+        ({}, loopback(origin=UI_ORIGIN)),
+    ],
     ids=["remote-insecure-only", "local-no-flags"],
 )
 def test_a7_control_ui_without_bypass_needs_device(control_ui: dict, ctx: Any) -> None:
@@ -144,8 +160,12 @@ TP_CFG = cfg("trusted-proxy", trustedProxies=[PROXY_IP], controlUi=REMOTE_UI_CFG
 
 
 def _tp() -> Any:
-    return remote(PROXY_IP, x_forwarded_for="203.0.113.7", x_forwarded_user="alice",
-                  origin="https://ui.example")
+    return remote(
+        PROXY_IP,
+        x_forwarded_for="203.0.113.7",
+        x_forwarded_user="alice",
+        origin="https://ui.example",
+    )
 
 
 def test_a8_trusted_proxy_deviceless_control_ui_keeps_scopes() -> None:
@@ -170,8 +190,9 @@ def test_b1_local_fresh_device_silent_with_token() -> None:
     assert auth is not None and set(auth) == {"deviceToken", "role", "scopes", "issuedAtMs"}
 
 
-@pytest.mark.parametrize("client,role", [(("cli", "cli"), "operator"),
-                                         (("node-host", "node"), "node")])
+@pytest.mark.parametrize(
+    "client,role", [(("cli", "cli"), "operator"), (("node-host", "node"), "node")]
+)
 def test_b1_k1_empty_scopes_no_token(client: tuple[str, str], role: str) -> None:
     dev = Device()
     d = accepted(connect(cfg(), with_device(params(*client, role=role, scopes=[], auth=TOK), dev)))
@@ -193,13 +214,20 @@ def test_b2_remote_fresh_device_pairing_required() -> None:
 
 def test_b3_local_backend_skips_pairing_even_for_upgrades() -> None:
     dev = Device()
-    d = accepted(connect(cfg(), with_device(params("gateway-client", "backend", scopes=ALL5,
-                                                   auth=TOK), dev)))
+    d = accepted(
+        connect(cfg(), with_device(params("gateway-client", "backend", scopes=ALL5, auth=TOK), dev))
+    )
     assert d.pairing == "skipped" and d.device_token is None
     state = paired_state(dev, scopes=READ)
-    d = accepted(connect(cfg(), with_device(params("gateway-client", "backend",
-                                                   scopes=["operator.admin"], auth=TOK), dev),
-                         state=state))
+    d = accepted(
+        connect(
+            cfg(),
+            with_device(
+                params("gateway-client", "backend", scopes=["operator.admin"], auth=TOK), dev
+            ),
+            state=state,
+        )
+    )
     assert d.scopes == ("operator.admin",)  # GHSA-9hjh-fr4f-gxc4, not yet fixed in 3.13
     assert d.device_token is None  # outside its baseline
 
@@ -208,8 +236,9 @@ def test_b4_paired_reuses_token_and_reports_token_scopes() -> None:
     dev = Device()
     state = paired_state(dev, scopes=ALL5)
     first = state.paired[dev.id].tokens["operator"]
-    d = accepted(connect(cfg(), with_device(params(scopes=READ, auth=TOK), dev), remote(),
-                         state=state))
+    d = accepted(
+        connect(cfg(), with_device(params(scopes=READ, auth=TOK), dev), remote(), state=state)
+    )
     assert d.device_token == first
     auth = hello_auth(V2026_3_13, d)
     assert auth is not None and set(auth["scopes"]) == set(ALL5)  # the token's, not the conn's
@@ -218,8 +247,14 @@ def test_b4_paired_reuses_token_and_reports_token_scopes() -> None:
 def test_b4_k2_paired_node_empty_scopes_no_token() -> None:
     dev = Device()
     state = paired_state(dev, scopes=[], role="node", client=("node-host", "node"))
-    d = accepted(connect(cfg(), with_device(params("node-host", "node", role="node", scopes=[],
-                                                   auth=TOK), dev), remote(), state=state))
+    d = accepted(
+        connect(
+            cfg(),
+            with_device(params("node-host", "node", role="node", scopes=[], auth=TOK), dev),
+            remote(),
+            state=state,
+        )
+    )
     assert d.device_token is None
 
 
@@ -237,16 +272,23 @@ def test_b5_device_token_reconnect() -> None:
     dev = Device()
     state = paired_state(dev, scopes=ALL5)
     tok = state.paired[dev.id].tokens["operator"].token
-    d = accepted(connect(cfg(), with_device(params(scopes=READ, auth={"deviceToken": tok}), dev),
-                         remote(), state=state))
+    d = accepted(
+        connect(
+            cfg(),
+            with_device(params(scopes=READ, auth={"deviceToken": tok}), dev),
+            remote(),
+            state=state,
+        )
+    )
     assert d.auth_method == "device-token"
 
 
 def test_scope_upgrade_local_is_silent_in_3_13() -> None:
     dev = Device()
     state = paired_state(dev, scopes=READ)
-    d = accepted(connect(cfg(), with_device(params(scopes=["operator.admin"], auth=TOK), dev),
-                         state=state))
+    d = accepted(
+        connect(cfg(), with_device(params(scopes=["operator.admin"], auth=TOK), dev), state=state)
+    )
     assert d.pairing == "silent"  # CVE-2026-35625, fixed in 3.25
     assert "operator.admin" in d.state.paired[dev.id].approved_scopes
 
@@ -254,6 +296,12 @@ def test_scope_upgrade_local_is_silent_in_3_13() -> None:
 def test_scope_upgrade_remote_needs_pairing_in_3_13() -> None:
     dev = Device()
     state = paired_state(dev, scopes=READ)
-    r = rejected(connect(cfg(), with_device(params(scopes=["operator.admin"], auth=TOK), dev),
-                         remote(), state=state))
+    r = rejected(
+        connect(
+            cfg(),
+            with_device(params(scopes=["operator.admin"], auth=TOK), dev),
+            remote(),
+            state=state,
+        )
+    )
     assert r.error.details["reason"] == "scope-upgrade"

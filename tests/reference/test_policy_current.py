@@ -86,8 +86,15 @@ def test_a1b_local_deviceless_backend_keeps_scopes() -> None:
         (("cli", "cli"), remote()),
         (("gateway-client", "backend"), remote()),
     ],
-    ids=["cli-probe", "test", "macos-ui", "cli+origin", "backend+origin", "remote-cli",
-         "remote-backend"],
+    ids=[
+        "cli-probe",
+        "test",
+        "macos-ui",
+        "cli+origin",
+        "backend+origin",
+        "remote-cli",
+        "remote-backend",
+    ],
 )
 def test_a1c_other_deviceless_shared_auth_is_cleared(
     client: tuple[str, str], ctx: ConnectContext
@@ -111,13 +118,15 @@ def test_a1d_auth_none_local_backend_keeps_scopes() -> None:
 
 
 def test_a1d_auth_none_remote_backend_needs_device() -> None:
-    _device_identity_required(connect(cfg("none"), params("gateway-client", "backend",
-                                                          scopes=READ), remote()))
+    _device_identity_required(
+        connect(cfg("none"), params("gateway-client", "backend", scopes=READ), remote())
+    )
 
 
 def test_a2_deviceless_node_needs_device() -> None:
-    _device_identity_required(connect(cfg(), params("node-host", "node", role="node", scopes=[],
-                                                    auth=TOK)))
+    _device_identity_required(
+        connect(cfg(), params("node-host", "node", role="node", scopes=[], auth=TOK))
+    )
 
 
 @pytest.mark.parametrize(
@@ -125,8 +134,11 @@ def test_a2_deviceless_node_needs_device() -> None:
     [
         (cfg("none"), params(scopes=READ), loopback()),
         (cfg(), params(scopes=READ), loopback()),
-        (cfg("trusted-proxy", trustedProxies=[PROXY_IP]), params(scopes=READ),
-         remote(PROXY_IP, x_forwarded_for="203.0.113.7")),
+        (
+            cfg("trusted-proxy", trustedProxies=[PROXY_IP]),
+            params(scopes=READ),
+            remote(PROXY_IP, x_forwarded_for="203.0.113.7"),
+        ),
     ],
     ids=["auth-none", "no-credential", "trusted-proxy-no-user"],
 )
@@ -148,14 +160,19 @@ def test_a4_wrong_token_deviceless_is_unauthorized() -> None:
         ({}, loopback(origin=UI_ORIGIN)),
         ({"allowInsecureAuth": True}, loopback(origin=UI_ORIGIN)),
         ({"dangerouslyDisableDeviceAuth": True}, loopback(origin=UI_ORIGIN)),
-        ({"dangerouslyDisableDeviceAuth": True, "allowedOrigins": ["https://ui.example"]},
-         remote(origin="https://ui.example")),
+        (
+            {"dangerouslyDisableDeviceAuth": True, "allowedOrigins": ["https://ui.example"]},
+            remote(origin="https://ui.example"),
+        ),
     ],
     ids=["no-flags", "allowInsecureAuth", "dangerouslyDisableDeviceAuth", "remote-disable"],
 )
 def test_a5_a6_deviceless_control_ui_always_rejected(control_ui: dict, ctx: ConnectContext) -> None:
-    d = connect(cfg(controlUi=control_ui),
-                params("openclaw-control-ui", "webchat", scopes=ALL5, auth=TOK), ctx)
+    d = connect(
+        cfg(controlUi=control_ui),
+        params("openclaw-control-ui", "webchat", scopes=ALL5, auth=TOK),
+        ctx,
+    )
     _control_ui_device_required(d)
 
 
@@ -164,12 +181,18 @@ def test_a5_a6_deviceless_tui_also_rejected() -> None:
 
 
 def _tp_ctx(**extra: str) -> ConnectContext:
-    return remote(PROXY_IP, x_forwarded_for="203.0.113.7", x_forwarded_user="alice",
-                  origin="https://ui.example", **extra)
+    return remote(
+        PROXY_IP,
+        x_forwarded_for="203.0.113.7",
+        x_forwarded_user="alice",
+        origin="https://ui.example",
+        **extra,
+    )
 
 
-TP_CFG = cfg("trusted-proxy", trustedProxies=[PROXY_IP],
-             controlUi={"allowedOrigins": ["https://ui.example"]})
+TP_CFG = cfg(
+    "trusted-proxy", trustedProxies=[PROXY_IP], controlUi={"allowedOrigins": ["https://ui.example"]}
+)
 
 
 def test_a8_trusted_proxy_deviceless_control_ui_is_cleared() -> None:
@@ -202,8 +225,11 @@ def test_k9_trusted_proxy_control_ui_fresh_device_needs_pairing() -> None:
 
 @pytest.mark.parametrize(
     "client,role,scopes",
-    [(("cli", "cli"), "operator", READ), (("node-host", "node"), "node", []),
-     (("openclaw-control-ui", "webchat"), "operator", ALL5)],
+    [
+        (("cli", "cli"), "operator", READ),
+        (("node-host", "node"), "node", []),
+        (("openclaw-control-ui", "webchat"), "operator", ALL5),
+    ],
     ids=["cli", "node", "control-ui"],
 )
 def test_b1_local_fresh_device_is_silently_paired(
@@ -211,8 +237,9 @@ def test_b1_local_fresh_device_is_silently_paired(
 ) -> None:
     ctx = loopback(origin=UI_ORIGIN) if client[0] == "openclaw-control-ui" else loopback()
     dev = Device()
-    d = accepted(connect(cfg(), with_device(params(*client, role=role, scopes=scopes, auth=TOK),
-                                            dev), ctx))
+    d = accepted(
+        connect(cfg(), with_device(params(*client, role=role, scopes=scopes, auth=TOK), dev), ctx)
+    )
     assert d.pairing == "silent"
     assert d.scopes == tuple(scopes)
     assert d.device_token is not None
@@ -238,8 +265,10 @@ def test_b2_fresh_device_not_local_needs_pairing(ctx: ConnectContext) -> None:
     assert details["requestedScopes"] == READ
     assert "recommendedNextStep" not in details  # K14: cli gets none
     assert r.close_code == 1008
-    assert r.close_reason == f"pairing required: device is not approved yet (requestId: " \
-                             f"{details['requestId']})"
+    assert (
+        r.close_reason == f"pairing required: device is not approved yet (requestId: "
+        f"{details['requestId']})"
+    )
     assert details["requestId"] in r.state.pending
     assert dev.id not in r.state.paired
 
@@ -293,8 +322,9 @@ def test_b4_paired_within_baseline_reuses_token() -> None:
 def test_b4_paired_device_remote_within_baseline_is_accepted() -> None:
     dev = Device()
     state = paired_state(dev, scopes=READ)
-    d = accepted(connect(cfg(), with_device(params(scopes=READ, auth=TOK), dev), remote(),
-                         state=state))
+    d = accepted(
+        connect(cfg(), with_device(params(scopes=READ, auth=TOK), dev), remote(), state=state)
+    )
     assert d.scopes == ("operator.read",)
 
 
@@ -358,11 +388,17 @@ def test_local_cli_scope_upgrade_is_silent(mode: str, auth: dict[str, str]) -> N
     p = params(scopes=ALL5, auth=auth)
     counter = Counter()
     counter.n = 100  # connect() restarts its entropy each call; keep the new token distinct
-    d = accepted(decide_connect(
-        load_config(cfg(mode), {}), get_profile("current"), first.state,
-        loopback(), with_device(p, dev), NOW,
-        Entropy(new_uuid=counter.uuid, new_token=counter.token),
-    ))
+    d = accepted(
+        decide_connect(
+            load_config(cfg(mode), {}),
+            get_profile("current"),
+            first.state,
+            loopback(),
+            with_device(p, dev),
+            NOW,
+            Entropy(new_uuid=counter.uuid, new_token=counter.token),
+        )
+    )
     assert d.scopes == tuple(ALL5)
     assert d.auth_method == mode
     assert d.locality == "direct_local"
@@ -382,8 +418,7 @@ def test_local_control_ui_scope_upgrade_with_allowed_origin_is_silent() -> None:
     base = params(*ui, scopes=[*READ, "operator.write"], auth=TOK)
     first = _pair(config, base, dev, loopback(origin=origin))
     p = params(*ui, scopes=ALL5, auth=TOK)
-    d = accepted(connect(config, with_device(p, dev), loopback(origin=origin),
-                         state=first.state))
+    d = accepted(connect(config, with_device(p, dev), loopback(origin=origin), state=first.state))
     assert d.scopes == tuple(ALL5)
     assert d.pairing == "silent" and d.pairing_reason == "scope-upgrade"
     assert d.device_token is not None and d.device_token.scopes == tuple(ALL5)

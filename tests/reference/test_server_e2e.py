@@ -33,19 +33,27 @@ async def _closed(ws: Any) -> tuple[int | None, str | None]:
         return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, None)
 
 
-def _connect_params(scopes: list[str], *, token: str | None = TOKEN, proto: int = 4,
-                    client: tuple[str, str] = ("cli", "cli")) -> dict[str, Any]:
-    p: dict[str, Any] = {"minProtocol": proto, "maxProtocol": proto,
-                         "client": {"id": client[0], "version": "1", "platform": "linux",
-                                    "mode": client[1]},
-                         "scopes": scopes}
+def _connect_params(
+    scopes: list[str],
+    *,
+    token: str | None = TOKEN,
+    proto: int = 4,
+    client: tuple[str, str] = ("cli", "cli"),
+) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "minProtocol": proto,
+        "maxProtocol": proto,
+        "client": {"id": client[0], "version": "1", "platform": "linux", "mode": client[1]},
+        "scopes": scopes,
+    }
     if token is not None:
         p["auth"] = {"token": token}
     return p
 
 
-async def _handshake(url: str, p: dict[str, Any], device: Device | None = None,
-                     **kw: Any) -> tuple[Any, dict[str, Any]]:
+async def _handshake(
+    url: str, p: dict[str, Any], device: Device | None = None, **kw: Any
+) -> tuple[Any, dict[str, Any]]:
     ws = await ws_connect(url, **kw)
     challenge = await _recv(ws)
     assert challenge["type"] == "event" and challenge["event"] == "connect.challenge"
@@ -58,8 +66,9 @@ async def _handshake(url: str, p: dict[str, Any], device: Device | None = None,
 
 
 async def _call(ws: Any, method: str, params: Any = None) -> dict[str, Any]:
-    await ws.send(json.dumps({"type": "req", "id": method, "method": method,
-                              "params": params or {}}))
+    await ws.send(
+        json.dumps({"type": "req", "id": method, "method": method, "params": params or {}})
+    )
     while True:
         frame = await _recv(ws)
         if frame.get("type") == "res":
@@ -105,8 +114,11 @@ async def test_device_pairing_and_token_end_to_end() -> None:
         assert res["ok"] is True
         token = res["payload"]["auth"]["deviceToken"]
         await ws.close()
-        ws, res = await _handshake(gw.url, {**_connect_params(["operator.read"], token=None),
-                                            "auth": {"deviceToken": token}}, dev)
+        ws, res = await _handshake(
+            gw.url,
+            {**_connect_params(["operator.read"], token=None), "auth": {"deviceToken": token}},
+            dev,
+        )
         assert res["payload"]["auth"]["method"] == "device-token"
         await ws.close()
         # Local scope-upgrade with the token: silent on real 2026.9.6 (observed 2026-11-25).
@@ -157,8 +169,10 @@ async def test_first_request_not_connect() -> None:
         await _recv(ws)
         await ws.send(json.dumps({"type": "req", "id": "1", "method": "status"}))
         res = await _recv(ws)
-        assert res["error"] == {"code": "INVALID_REQUEST",
-                                "message": "invalid handshake: first request must be connect"}
+        assert res["error"] == {
+            "code": "INVALID_REQUEST",
+            "message": "invalid handshake: first request must be connect",
+        }
         assert await _closed(ws) == (1008, "invalid handshake: first request must be connect")
 
 
@@ -190,8 +204,9 @@ async def test_http_403_for_trusted_proxy_forwarding_for_loopback() -> None:
         assert info.value.response.status_code == 403
         # The same trusted peer forwarding for a public client reaches the WebSocket layer and
         # is not local (device-less cli/cli: scopes cleared, §5.3 A1c).
-        ws, res = await _handshake(gw.url, _connect_params(ALL5),
-                                   additional_headers={"X-Forwarded-For": "203.0.113.7"})
+        ws, res = await _handshake(
+            gw.url, _connect_params(ALL5), additional_headers={"X-Forwarded-For": "203.0.113.7"}
+        )
         assert res["ok"] is True
         assert res["payload"]["auth"]["scopes"] == []
         await ws.close()
@@ -202,7 +217,9 @@ def test_subprocess_readiness_and_sigterm() -> None:
         json.dump(cfg(), fh)
     proc = subprocess.Popen(
         [sys.executable, "-m", "reference_gateway", "--config", fh.name, "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     )
     try:
