@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases.loader import CaseFileError, load_baseline, load_cases, packaged_case_paths
+from conformance.cases.baselines import load_baseline
+from conformance.cases.loader import CaseFileError, load_cases, packaged_case_paths
 from conformance.cases.model import DeviceState, Proof, Secret, Severity
 
 HEADER = "schema: openclaw-conformance/cases/v1\n"
