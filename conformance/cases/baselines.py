@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from conformance.cases import schema
 from conformance.cases.errors import Loc, Problems
 from conformance.cases.yamlfile import CaseFileError, line_of, read_document
@@ -47,32 +49,40 @@ def load_baseline(
     problems = Problems()
     model = problems.validate(path, schema.BaselineFileModel, data, _locate, 1)
     entries: dict[str, BaselineEntry] = {}
-    if model is not None and model.extends is not None:
-        parent = path.parent / model.extends
-        if not parent.exists():
-            line = line_of(data, "extends", 1)
-            problems.add(path, line, "baseline", ("extends",), f"no such baseline {parent}")
-        else:
-            try:
-                entries.update(load_baseline(parent, known, (*_seen, path.resolve())).entries)
-            except CaseFileError as exc:
-                problems.add_error(exc)
-    if model is not None:
-        entries.update(_own_entries(path, data, model, known, problems))
+    extends = data.get("extends")
+    if isinstance(extends, str):
+        entries.update(_parent_entries(path, data, known, _seen, problems))
+    entries.update(_own_entries(path, data.get("entries"), known, problems))
     problems.raise_if_any()
-    assert model is not None  # a file without a model has problems
+    assert model is not None  # a file pydantic refuses has problems
     return Baseline(target=model.target, entries=entries, path=path)
 
 
+def _parent_entries(
+    path: Path, data: dict, known: set[str] | None, seen: tuple[Path, ...], problems: Problems
+) -> Mapping[str, BaselineEntry]:
+    parent = path.parent / data["extends"]
+    if not parent.exists():
+        line = line_of(data, "extends", 1)
+        problems.add(path, line, "baseline", ("extends",), f"no such baseline {parent}")
+        return {}
+    try:
+        return load_baseline(parent, known, (*seen, path.resolve())).entries
+    except CaseFileError as exc:
+        problems.add_error(exc)
+        return {}
+
+
 def _own_entries(
-    path: Path,
-    data: dict,
-    model: schema.BaselineFileModel,
-    known: set[str] | None,
-    problems: Problems,
+    path: Path, raw_entries: object, known: set[str] | None, problems: Problems
 ) -> dict[str, BaselineEntry]:
+    """The entries of this file; one pydantic refuses is already reported, and left out."""
     own: dict[str, BaselineEntry] = {}
-    for raw, entry in zip(data["entries"], model.entries, strict=True):
+    for raw in raw_entries if isinstance(raw_entries, list) else ():
+        try:
+            entry = schema.BaselineEntryModel.model_validate(raw)
+        except ValidationError:
+            continue
         line = line_of(raw)
         if entry.id in own:
             problems.add(path, line, "baseline entry", (), f"duplicate entry for {entry.id!r}")

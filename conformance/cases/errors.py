@@ -122,7 +122,7 @@ def _explain(err: Any, model: type[BaseModel]) -> tuple[Loc, str]:
     if kind == "string_pattern_mismatch":
         return loc, f"{value!r} must match {ctx['pattern']}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return loc, f"must be a mapping, got {type(value).__name__}"
+        return loc, f"must be a mapping, got {_kind(value)}"
     if kind == "greater_than":
         return loc, f"must be greater than {ctx['gt']}"
     if kind == "too_short":
@@ -130,6 +130,18 @@ def _explain(err: Any, model: type[BaseModel]) -> tuple[Loc, str]:
     if kind in _TYPE_TEXT:
         return loc, _TYPE_TEXT[kind]
     return loc, err["msg"]  # our own validators' messages, and whatever else pydantic says
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in YAML's words."""
+    for tp, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number")):
+        if isinstance(value, tp):
+            return name
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "null" if value is None else type(value).__name__
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:

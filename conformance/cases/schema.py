@@ -68,9 +68,19 @@ NonBlank = Annotated[
 StrList = list[StrictStr]
 
 
+def _title(model: type) -> str:
+    # What an editor shows for a block: "Gateway", whether the file holds all of it or a part.
+    return model.__name__.removesuffix("Model").removesuffix("Fragment")
+
+
 class _Model(BaseModel):
     # Unknown keys are typos; types are never coerced (YAML's `yes` is a bool, "3" a string).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        model_title_generator=_title,
+    )
 
 
 # Absent fields whose annotation has no None are written `= None`: pydantic does not validate
