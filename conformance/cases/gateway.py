@@ -7,10 +7,9 @@ of the harness's remote vantage point is only known once the network namespace e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 AuthMode = Literal["token", "password", "none", "trusted-proxy"]
-AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
 LOOPBACK_PROXY = "loopback"
 REMOTE_PEER_PROXY = "remote-peer"
 
