@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cases.loader import CliCase
+from conformance.cases.model import CliCase
 from conformance.plugin.hooks import ConformanceSession, run_cli_case
 
 

@@ -6,11 +6,10 @@ of the harness's remote vantage point is only known once the network namespace e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-AUTH_MODES = ("token", "password", "none", "trusted-proxy")
+AuthMode = Literal["token", "password", "none", "trusted-proxy"]
 LOOPBACK_PROXY = "loopback"
 REMOTE_PEER_PROXY = "remote-peer"
 
@@ -38,30 +37,6 @@ class GatewaySpec:
     trusted_proxy: TrustedProxyAuth | None = None
     control_ui: ControlUi = field(default_factory=ControlUi)
     handshake_timeout_ms: int | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> GatewaySpec:
-        tp = data.get("trusted_proxy")
-        cu = data.get("control_ui") or {}
-        return cls(
-            auth=str(data.get("auth", "token")),
-            trusted_proxies=tuple(str(p) for p in data.get("trusted_proxies") or ()),
-            trusted_proxy=None
-            if tp is None
-            else TrustedProxyAuth(
-                user_header=str(tp.get("user_header", "x-forwarded-user")),
-                required_headers=tuple(tp.get("required_headers") or ()),
-                allow_users=tuple(tp.get("allow_users") or ()),
-            ),
-            control_ui=ControlUi(
-                allowed_origins=tuple(cu.get("allowed_origins") or ()),
-                allow_insecure_auth=bool(cu.get("allow_insecure_auth", False)),
-                dangerously_disable_device_auth=bool(
-                    cu.get("dangerously_disable_device_auth", False)
-                ),
-            ),
-            handshake_timeout_ms=data.get("handshake_timeout_ms"),
-        )
 
     @property
     def label(self) -> str:

@@ -1,5 +1,7 @@
-"""The case model: what a handshake case sends and what it expects. Data only, no behaviour
-beyond derived views (axes, markers) that the plugin and the reports share."""
+"""The case model: what a handshake case (and a CLI case) sends and what it expects. Data only,
+no behaviour beyond derived views (axes, markers) that the plugin and the reports share.
+
+Built by conformance.cases.loader from files validated by conformance.cases.schema."""
 
 from __future__ import annotations
 
@@ -10,14 +12,6 @@ from typing import Any
 
 from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.frames import Proof
-
-OPERATOR_SCOPES = (
-    "operator.admin",
-    "operator.read",
-    "operator.write",
-    "operator.approvals",
-    "operator.pairing",
-)
 
 
 class Severity(enum.Enum):
@@ -194,6 +188,35 @@ class Case:
         # every issue of this matrix lives in openclaw/openclaw
         names += [f"ref_{_identifier(ref.removeprefix('openclaw/openclaw#'))}" for ref in self.refs]
         return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class CliCase:
+    """A command of the release's own CLI, run against the gateway under test."""
+
+    id: str
+    severity: Severity
+    gateway: GatewaySpec
+    command: tuple[str, ...]  # after `openclaw`; {token}, {password}, {port} are filled in
+    exit_code: int | None
+    output_excludes: tuple[str, ...]
+    title: str | None = None
+    refs: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def axes(self) -> dict[str, str]:
+        # The CLI decides for itself whether to attach a device; locality is the gateway host.
+        return {
+            "auth": self.gateway.auth,
+            "locality": "loopback",
+            "device": "cli-managed",
+            "client": f"openclaw {' '.join(self.command[:2])}",
+            "role": "operator",
+        }
+
+    def expected_dict(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "output_excludes": list(self.output_excludes)}
 
 
 def _identifier(value: str) -> str:

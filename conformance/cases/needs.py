@@ -178,6 +178,15 @@ def unmet(
     (None when unknown); `remote_known` says whether that point exists at all (vantages are the
     caller's business, checked separately).
     """
+    return (
+        _config_unmet(needs, gw)
+        or _proxies_unmet(needs, gw, remote_peer_ip=remote_peer_ip, remote_known=remote_known)
+        or _origin_unmet(needs, gw)
+    )
+
+
+def _config_unmet(needs: Needs, gw: Deployed) -> Unmet | None:
+    """The auth mode and the settings that go with it."""
     if needs.auth != gw.auth:
         return Unmet(
             auth_need(needs.auth),
@@ -206,6 +215,13 @@ def unmet(
             f"{needs.dangerously_disable_device_auth}; the gateway has "
             f"{gw.allow_insecure_auth} and {gw.dangerously_disable_device_auth}",
         )
+    return None
+
+
+def _proxies_unmet(
+    needs: Needs, gw: Deployed, *, remote_peer_ip: str | None, remote_known: bool
+) -> Unmet | None:
+    """Whether the peers the case connects from are trusted as proxies exactly as it needs."""
     loopback_trusted = gw.trusts(LOOPBACK_PEER)
     uses_loopback = needs.via == "loopback" or needs.pairs_first
     if uses_loopback and loopback_trusted != needs.loopback_trusted:
@@ -232,6 +248,10 @@ def unmet(
                 + ("trusts" if needs.remote_trusted else "does not trust")
                 + f" the harness's remote peer {remote_peer_ip} as a proxy",
             )
+    return None
+
+
+def _origin_unmet(needs: Needs, gw: Deployed) -> Unmet | None:
     if needs.origin == "allowed" and gw.allowed_origin is None:
         return Unmet(
             Need.ORIGIN,

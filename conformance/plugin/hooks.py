@@ -18,18 +18,16 @@ from typing import Any, NoReturn
 import pytest
 from _pytest import junitxml
 
+from conformance.cases.baselines import Baseline, load_baseline
 from conformance.cases.loader import (
-    Baseline,
     CaseFileError,
-    CliCase,
-    load_baseline,
     load_cases,
     load_cli_cases,
     packaged_case_paths,
     packaged_cli_case_paths,
     packaged_paths,
 )
-from conformance.cases.model import Case, Severity
+from conformance.cases.model import Case, CliCase, Severity
 from conformance.cases.needs import Need
 from conformance.judge.compare import differences
 from conformance.judge.runner import Observation, PreconditionError, run_case_sync

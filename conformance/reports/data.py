@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.cases.loader import CliCase
-from conformance.cases.model import Case
+from conformance.cases.model import Case, CliCase
 
 SCHEMA = "openclaw-conformance/report/v1"
 OUTCOMES = ("passed", "failed", "xfailed", "xpassed", "skipped", "error")

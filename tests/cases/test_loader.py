@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases.loader import CaseFileError, load_baseline, load_cases, packaged_case_paths
+from conformance.cases.baselines import load_baseline
+from conformance.cases.loader import CaseFileError, load_cases, packaged_case_paths
 from conformance.cases.model import DeviceState, Proof, Secret, Severity
 
 HEADER = "schema: openclaw-conformance/cases/v1\n"
@@ -246,3 +247,157 @@ def test_merge_key_may_be_overridden(tmp_path: Path) -> None:
     cases = {c.id: c for c in load_cases([write(tmp_path, text)])}
     assert cases["a.two"].severity is Severity.SHOULD
     assert cases["a.one"].severity is Severity.MUST
+
+
+def test_every_problem_of_a_file_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = HEADER + textwrap.dedent("""\
+    cases:
+      - id: a.one
+        severity: maybe
+        gateway: {auth: token, handshake_timeout_ms: 0}
+        client: {id: cli, mode: cli}
+        expect: {accepted: true, scopes: []}
+      - id: a.two
+        severity: must
+        gateway: {auth: token}
+        client: {id: cli, mode: cli}
+        credentials: {device_token: issued}
+        expect: {accepted: false, error: X}
+      - id: a.three
+        severity: must
+        gateway: {auth: token}
+        client: {id: cli, mode: cli}
+        expect: {accepted: true, scopes: [], colour: red}
+    """)
+    path = write(tmp_path, text)
+    with pytest.raises(CaseFileError) as info:
+        load_cases([path])
+    lines = str(info.value).splitlines()
+    assert lines == list(info.value.problems)
+    assert lines == [
+        f"{path}:4: case 'a.one': severity: 'maybe' is not one of 'must', 'should' or 'info'",
+        f"{path}:5: case 'a.one': gateway.handshake_timeout_ms: must be greater than 0",
+        f"{path}:12: case 'a.two': credentials.device_token: needs device.state 'paired' "
+        "(the token comes from pairing)",
+        f"{path}:13: case 'a.two': expect: a rejection must state its close code",
+        f"{path}:18: case 'a.three': expect: unknown field 'colour' (allowed: accepted, "
+        "auth_method, close, details, details_code, device_token, error, http_status, "
+        "message, response, scopes)",
+    ]
+
+
+def test_unknown_key_in_a_nested_block_names_the_allowed_ones(tmp_path: Path) -> None:
+    body = GOOD_CASE.replace("gateway: {auth: token}", "gateway: {auth: token, proxies: []}")
+    err = error_of(tmp_path, HEADER + body)
+    assert err == (
+        f"{tmp_path / 'c.yaml'}:5: case 'token.loopback.no-device.cli': gateway: unknown field "
+        "'proxies' (allowed: auth, control_ui, handshake_timeout_ms, trusted_proxies, "
+        "trusted_proxy)"
+    )
+
+
+def test_wrong_enum_value_lists_the_values(tmp_path: Path) -> None:
+    body = GOOD_CASE.replace(
+        "credentials: {token: right}", "credentials: {token: right}\n    device: {state: pared}"
+    )
+    err = error_of(tmp_path, HEADER + body)
+    assert err == (
+        f"{tmp_path / 'c.yaml'}:8: case 'token.loopback.no-device.cli': device.state: 'pared' "
+        "is not one of 'none', 'unpaired' or 'paired'"
+    )
+
+
+def test_types_are_not_coerced(tmp_path: Path) -> None:
+    body = GOOD_CASE.replace(
+        "expect: {accepted: true,", "protocol: {min: '3', max: 4}\n    expect: {accepted: yes,"
+    )
+    err = error_of(tmp_path, HEADER + body).splitlines()
+    assert err[0].endswith("protocol.min: must be an integer"), err
+    assert err[0].startswith(f"{tmp_path / 'c.yaml'}:9: ")
+    # YAML 1.1 reads `yes` as true: a bool, so accepted
+    assert len(err) == 1
+
+
+def test_a_broken_matrix_fragment_is_reported_once(tmp_path: Path) -> None:
+    text = HEADER + textwrap.dedent("""\
+    defaults: {severity: must, client: {id: cli, mode: cli}}
+    matrices:
+      - id: "{auth}.{device}"
+        axes:
+          auth:
+            token: {gateway: {auth: tokn}}
+            password: {gateway: {auth: password}}
+          device:
+            none: {device: {state: none}}
+            fresh: {device: {state: unpaired}}
+        rules:
+          - when: {}
+            merge: {expect: {accepted: true, scopes: []}}
+    """)
+    err = error_of(tmp_path, text)
+    assert err.splitlines() == [
+        f"{tmp_path / 'c.yaml'}:7: matrix #1: axes.auth.token.gateway.auth: 'tokn' is not one "
+        "of 'token', 'password', 'none' or 'trusted-proxy'"
+    ]
+
+
+def test_problems_of_several_files_are_reported_together(tmp_path: Path) -> None:
+    a = write(tmp_path, HEADER + GOOD_CASE.replace("severity: must", "severity: high"), "a.yaml")
+    b = write(tmp_path, HEADER + GOOD_CASE.replace("mode: cli}", "mode: cli, os: linux}"), "b.yaml")
+    with pytest.raises(CaseFileError) as info:
+        load_cases([a, b])
+    assert [p.split(": ", 1)[0] for p in info.value.problems] == [f"{a}:4", f"{b}:6"]
+
+
+def test_matrix_shape_problems_stop_only_that_matrix(tmp_path: Path) -> None:
+    text = HEADER + textwrap.dedent("""\
+    defaults: {severity: must, client: {id: cli, mode: cli}}
+    matrices:
+      - id: "{auth}"
+        axes: {auth: []}
+      - id: "{auth}.{other}"
+        axes:
+          auth: {token: {gateway: {auth: token}, expect: {accepted: true, scopes: []}}}
+        rules:
+          - when: {colour: red}
+            merge: {}
+    """)
+    err = error_of(tmp_path, text).splitlines()
+    assert err == [
+        f"{tmp_path / 'c.yaml'}:5: matrix #1: axes.auth: must be a mapping, got a list",
+        f"{tmp_path / 'c.yaml'}:6: matrix #2: id: template '{{auth}}.{{other}}' names an "
+        "unknown axis: 'other'",
+        f"{tmp_path / 'c.yaml'}:10: matrix #2: rules[0].when.colour: unknown axis 'colour' "
+        "(axes: auth)",
+    ]
+
+
+def test_baseline_reports_every_entry_problem(tmp_path: Path) -> None:
+    base = write(
+        tmp_path,
+        """\
+    schema: openclaw-conformance/baseline/v1
+    target: x
+    entries:
+      - id: token.loopback.no-device.cli
+        reason: "  "
+      - id: no.such.case
+        reason: because
+      - id: token.loopback.no-device.cli
+        reason: again
+        ref: [A]
+      - id: token.loopback.no-device.cli
+        reason: first valid one
+      - id: token.loopback.no-device.cli
+        reason: and a duplicate
+    """,
+        "b.yaml",
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_baseline(base, {"token.loopback.no-device.cli"})
+    assert info.value.problems == (
+        f"{base}:5: baseline entry: reason: must be a non-empty string",
+        f"{base}:6: baseline entry: unknown case id 'no.such.case' (no loaded case has it)",
+        f"{base}:10: baseline entry: unknown field 'ref' (allowed: id, reason, refs)",
+        f"{base}:13: baseline entry: duplicate entry for 'token.loopback.no-device.cli'",
+    )

@@ -1,0 +1,102 @@
+"""Rules of a case that join several fields, checked on a case pydantic has validated: each
+yields `(loc, what is wrong)` so the loader reports them with the others, at their lines.
+
+A JSON Schema cannot say these simply; they keep a case from asking for something the harness
+cannot do (a device token without pairing) or from stating half an outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from conformance.cases.errors import Loc
+from conformance.cases.model import DeviceState, FirstFrame, Proof
+from conformance.cases.needs import NOT_ALLOWED_ORIGIN
+from conformance.cases.schema import CaseModel, ExpectModel
+
+Problem = tuple[Loc, str]
+
+_REJECTION_ONLY = ("error", "details_code", "message", "details", "close", "response")
+_ACCEPTANCE_ONLY = ("scopes", "device_token", "auth_method")
+
+
+def case_problems(case: CaseModel) -> Iterator[Problem]:
+    yield from expect_problems(case.expect)
+    yield from device_problems(case)
+    yield from origin_problems(case)
+    if (
+        case.handshake.first_frame is FirstFrame.SILENT
+        and case.gateway.handshake_timeout_ms is None
+    ):
+        yield (
+            ("handshake", "first_frame"),
+            "'silent' needs gateway.handshake_timeout_ms, so the case waits a bounded time",
+        )
+
+
+def expect_problems(expect: ExpectModel) -> Iterator[Problem]:
+    given = expect.model_fields_set
+    if expect.accepted:
+        for key in sorted(given & {*_REJECTION_ONLY, "http_status"}):
+            yield ("expect", key), "only for rejected cases"
+        if "scopes" not in given:
+            yield ("expect",), "an accepted case must state its effective scopes"
+        return
+    for key in sorted(given & set(_ACCEPTANCE_ONLY)):
+        yield ("expect", key), "only for accepted cases"
+    if "http_status" in given:
+        for key in sorted(given - {"accepted", "http_status", *_ACCEPTANCE_ONLY}):
+            yield (
+                ("expect", key),
+                "not with http_status (the upgrade is refused before any WebSocket traffic)",
+            )
+        return
+    if expect.response and "error" not in given:
+        yield ("expect",), "a rejection with a response must state its error code"
+    if not expect.response and given & {"error", "details_code", "message", "details"}:
+        yield ("expect",), "response false cannot state an error"
+    if "close" not in given:
+        yield ("expect",), "a rejection must state its close code"
+
+
+def device_problems(case: CaseModel) -> Iterator[Problem]:
+    device = case.device
+    if device.paired_as is not None and device.state is not DeviceState.PAIRED:
+        yield ("device", "paired_as"), "only for device.state 'paired'"
+    if device.state is DeviceState.NONE and (
+        device.proof is not Proof.VALID or "signature" in device.model_fields_set
+    ):
+        yield ("device",), "proof/signature need device.state 'unpaired' or 'paired'"
+    if case.credentials.device_token is not None and device.state is not DeviceState.PAIRED:
+        yield (
+            ("credentials", "device_token"),
+            "needs device.state 'paired' (the token comes from pairing)",
+        )
+
+
+def origin_problems(case: CaseModel) -> Iterator[Problem]:
+    """An Origin is a role (allowed, not-allowed, gateway) or a literal URL origin. A role must
+    be playable on the gateways the harness starts, whose allowed origins the case lists."""
+    origin = case.connection.origin
+    allowed = case.gateway.control_ui.allowed_origins
+    loc = ("connection", "origin")
+    if origin is None or origin == "gateway":
+        return
+    if origin == "allowed":
+        if not allowed:
+            yield (
+                loc,
+                "'allowed' needs gateway.control_ui.allowed_origins to list the origin a "
+                "started gateway allows",
+            )
+    elif origin == "not-allowed":
+        if NOT_ALLOWED_ORIGIN in allowed:
+            yield (
+                loc,
+                f"'not-allowed', but gateway.control_ui.allowed_origins lists {NOT_ALLOWED_ORIGIN}",
+            )
+    elif "://" not in origin:
+        yield (
+            loc,
+            f"{origin!r} is not allowed, not-allowed, gateway or a literal origin such as "
+            "https://host",
+        )
