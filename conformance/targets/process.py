@@ -37,7 +37,6 @@ class GatewayProcess:
     def __init__(
         self, argv: list[str], *, env: dict[str, str], log_path: Path, cwd: Path | None = None
     ) -> None:
-        self.argv = argv
         self.log_path = log_path
         self._kept: list[str] | None = None  # the log's last lines, once stopped
         with open(log_path, "wb") as log:  # the child keeps its own descriptor
@@ -50,7 +49,6 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: one signal stops it all
             )
-        self.started_at = time.monotonic()
 
     @property
     def pid(self) -> int:
@@ -106,7 +104,7 @@ class GatewayProcess:
                 ]
 
 
-def _descendants(root: int) -> set[int]:
+def descendants(root: int) -> set[int]:
     """Every live descendant of `root`, from /proc (empty where there is no /proc).
 
     9.6 starts helpers (a "spawn broker") in process groups of their own, which a killpg of the
@@ -138,7 +136,7 @@ def stop_all(processes: Sequence[GatewayProcess], grace: float = STOP_GRACE_S) -
     # Taken before signalling: once the leader dies, its children are reparented and untraceable.
     # Only for leaders still running (poll() is None): a reaped leader's pid may belong to
     # someone else by now.
-    strays = {pid for p in processes if p.proc.poll() is None for pid in _descendants(p.proc.pid)}
+    strays = {pid for p in processes if p.proc.poll() is None for pid in descendants(p.proc.pid)}
     # Signal everyone first, then wait on one shared deadline: N gateways stop in ~5 s, not 5N.
     for p in processes:
         p._signal_group(signal.SIGTERM)
