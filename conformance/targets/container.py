@@ -1,4 +1,4 @@
-"""The container target: real OpenClaw gateways in Docker containers, through testcontainers.
+"""The container target: real OpenClaw gateways in Docker containers, through the docker SDK.
 
 `--gateway-image IMAGE` takes the official image (`ghcr.io/openclaw/openclaw:<version>`, pulled
 where a registry is reachable) or one built locally by `openclaw-conformance image build` (an
@@ -29,7 +29,6 @@ Control UI, which a non-private remote peer is refused (K9). Two packaged cases
 No container outlives the session: each is labelled with this session (pid and its start time)
 and this target, `close()` removes them (also at exit, and after Ctrl-C through the plugin's
 unconfigure), and a new session first removes labelled containers whose session has died.
-testcontainers' own reaper (Ryuk) is disabled: its image cannot be pulled everywhere.
 """
 
 from __future__ import annotations
@@ -42,9 +41,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -63,11 +64,11 @@ from conformance.targets.base import (
     GatewayStartError,
     TargetUnavailable,
 )
-from conformance.targets.process import wait_ready
+from conformance.targets.process import descendants, wait_ready
 from conformance.versions import Version
 
 START_TIMEOUT_S = 90.0  # create to ready; 9.6 needs ~6-10 s on 2 cores, this only bounds hangs
-STOP_TIMEOUT_S = 30.0  # one `docker rm -f`
+CLI_DRAIN_S = 5.0  # after a CLI run's timeout: what it wrote so far, once it is killed
 LOG_TAIL_LINES = 40
 GATEWAY_PORT = 18789  # inside the container's own network namespace, so never a conflict
 MOUNT = "/openclaw-conformance"  # the per-gateway folder inside the container
@@ -81,7 +82,6 @@ LABEL_TARGET = "openclaw-conformance.target"  # one ContainerTarget instance
 LABEL_SPEC = "openclaw-conformance.spec"
 
 OWN_SUBNET_PREFIX = "198.19"  # own networks: 198.19.<k>.0/24, k in 1..250
-
 
 
 class ContainerStartError(GatewayStartError):
@@ -222,10 +222,6 @@ def create_own_network(client: Any, name: str, labels: dict[str, str]) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# the loopback vantage: a socket inside the container's network namespace
-
-
-# ---------------------------------------------------------------------------------------------
 # the target
 
 
@@ -233,15 +229,11 @@ def create_own_network(client: Any, name: str, labels: dict[str, str]) -> Any:
 class _Gateway:
     spec: GatewaySpec
     workdir: Path
-    container: Any  # testcontainers DockerContainer
+    container: Any  # docker.models.containers.Container
     start_seconds: float | None = None
     endpoint: Endpoint | None = None
     final_tail: list[str] = field(default_factory=list)  # kept after the container is removed
     removed: bool = False
-
-    @property
-    def docker_container(self) -> Any:
-        return self.container.get_wrapped_container()
 
     def log_tail(self, n: int = LOG_TAIL_LINES) -> str:
         if n <= 0:
@@ -249,16 +241,15 @@ class _Gateway:
         lines = self.final_tail
         if not self.removed:
             try:
-                raw = self.docker_container.logs(stdout=True, stderr=True, tail=n)
+                raw = self.container.logs(stdout=True, stderr=True, tail=n)
                 lines = raw.decode("utf-8", "replace").splitlines()
             except Exception:
                 lines = self.final_tail
         return "\n".join(lines[-n:])
 
     def state(self) -> dict[str, Any]:
-        c = self.docker_container
-        c.reload()
-        return c.attrs.get("State") or {}
+        self.container.reload()
+        return self.container.attrs.get("State") or {}
 
 
 def _network_gateway(attrs: dict[str, Any]) -> str | None:
@@ -354,25 +345,11 @@ class ContainerTarget(GatewayPool):
             self._prepared = True
 
     def _prepare(self) -> None:
-        reason = images.docker_unavailable_reason()
-        if reason:
-            raise TargetUnavailable(f"{self.name}: {reason}")
         try:
-            import docker
-            import testcontainers.core.container  # noqa: F401 - fail early if missing
-            from testcontainers.core.config import testcontainers_config
-        except ImportError as exc:
-            raise TargetUnavailable(
-                f"{self.name}: the container target needs testcontainers "
-                f"(pip install 'openclaw-conformance[container]'): {exc}"
-            ) from exc
-        # Ryuk's image cannot be pulled without a registry; this target removes its own
-        # containers anyway (close, atexit, and the sweep of dead sessions). An explicit
-        # TESTCONTAINERS_RYUK_DISABLED setting is respected.
-        if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
-            testcontainers_config.ryuk_disabled = True
+            self._client = images.docker_client()
+        except images.ImageBuildError as exc:
+            raise TargetUnavailable(f"{self.name}: {exc}") from exc
         try:
-            self._client = docker.from_env()
             sweep_stale(self._client, self.progress)
             img = self._ensure_image()
             if self.network is None:
@@ -387,12 +364,13 @@ class ContainerTarget(GatewayPool):
             raise
         except Exception as exc:
             raise TargetUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
-        labels = (img.attrs.get("Config") or {}).get("Labels") or {}
+        labels = img.labels
         self.version = (
             labels.get(images.LABEL_VERSION) or labels.get(images.OCI_VERSION) or self.version
         )
-        self._image_user = str((img.attrs.get("Config") or {}).get("User") or "")
-        self._image_workdir = str((img.attrs.get("Config") or {}).get("WorkingDir") or "/app")
+        config = img.attrs.get("Config") or {}
+        self._image_user = str(config.get("User") or "")
+        self._image_workdir = str(config.get("WorkingDir") or images.APP_DIR)
         self.bridge_gateway = _network_gateway(net.attrs)
 
     def _ensure_image(self) -> Any:
@@ -431,31 +409,71 @@ class ContainerTarget(GatewayPool):
         return self._start(spec)
 
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
-        """`openclaw ARGS` inside the gateway's container (`docker exec`), with the gateway's own
-        HOME, state dir and config: a user on the gateway host. At the timeout the exec client is
-        killed; what it ran inside dies with the container at close."""
+        """`openclaw ARGS` inside the gateway's container (an exec), with the gateway's own HOME,
+        state dir and config: a user on the gateway host. At the timeout what it ran is killed
+        (the harness shares the Docker host's pid namespace, as the loopback vantage needs)."""
         self.endpoint(spec)
         gw = self._gateways[spec]
-        argv = ["docker", "exec", "-w", self._image_workdir]
-        for key, value in self._environment(spec).items():
-            argv += ["-e", f"{key}={value}"]
-        argv += [gw.docker_container.id, "node", f"{provisioning.PACKAGE}.mjs", *args]
         started = time.monotonic()
-        try:
-            proc = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                timeout=timeout, check=False,
-            )  # fmt: skip
-            code: int | None = proc.returncode
-            out = proc.stdout
-        except subprocess.TimeoutExpired as exc:
-            code, out = None, exc.output or b""
+        code, output = self._exec(gw, ["node", f"{provisioning.PACKAGE}.mjs", *args], timeout)
         return CliRun(
             argv=tuple(args),
             exit_code=code,
-            output=out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out),
+            output=output.decode("utf-8", "replace"),
             seconds=time.monotonic() - started,
         )
+
+    def _exec(self, gw: _Gateway, argv: list[str], timeout: float) -> tuple[int | None, bytes]:
+        """Run `argv` in the gateway's container with its environment; return the exit code
+        (None: killed at the timeout) and stdout+stderr as written."""
+        api = self._client.api
+        exec_id = api.exec_create(
+            gw.container.id, argv, stdout=True, stderr=True, stdin=False, tty=False,
+            environment=[f"{key}={value}" for key, value in self._environment(gw.spec).items()],
+            workdir=self._image_workdir,
+        )["Id"]  # fmt: skip
+        # No tty: stdout and stderr arrive as frames in the order they were written, interleaved
+        # as one stream, like a pipe shared by both.
+        stream = api.exec_start(exec_id, stream=True, demux=False)
+        chunks: list[bytes] = []
+
+        def drain() -> None:
+            with contextlib.suppress(Exception):  # the stream is closed under us at a timeout
+                for chunk in stream:
+                    chunks.append(chunk)
+
+        reader = threading.Thread(target=drain, name="conformance-exec", daemon=True)
+        reader.start()
+        reader.join(timeout)
+        code: int | None = None
+        if reader.is_alive():
+            self._kill_exec(exec_id)
+            reader.join(CLI_DRAIN_S)
+            stream.close()
+        else:
+            code = self._exec_exit_code(exec_id)
+        return code, b"".join(chunks)
+
+    def _kill_exec(self, exec_id: str) -> None:
+        """SIGKILL an exec'd process and everything it started (host pids, from /proc)."""
+        with contextlib.suppress(Exception):
+            pid = int(self._client.api.exec_inspect(exec_id).get("Pid") or 0)
+            if pid > 0:
+                for victim in [pid, *descendants(pid)]:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(victim, signal.SIGKILL)
+
+    def _exec_exit_code(self, exec_id: str) -> int | None:
+        """The exit code of a finished exec; the daemon may record it a moment after the output
+        ends."""
+        deadline = time.monotonic() + CLI_DRAIN_S
+        while True:
+            info = self._client.api.exec_inspect(exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
 
     def close(self) -> None:
         """Remove every container started (and any left labelled with this target). Idempotent."""
@@ -463,8 +481,8 @@ class ContainerTarget(GatewayPool):
             self._closed = True
             gateways, self._all = self._all, []
             self._gateways.clear()
-            client = self._client
-        if gateways:  # in parallel: `docker rm -f` of 11 containers takes ~7 s one by one
+            client, self._client = self._client, None
+        if gateways:  # in parallel: removing 11 containers takes ~7 s one by one
             with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(self._remove, gateways))
         if client is not None:
@@ -482,13 +500,14 @@ class ContainerTarget(GatewayPool):
                 ):
                     with contextlib.suppress(Exception):
                         n.remove()
+            client.close()
         with contextlib.suppress(Exception):
             atexit.unregister(self.close)
 
     def containers(self) -> list[str]:
         """Ids of the containers this target runs now (for tests and diagnostics)."""
         with self._lock:
-            return [gw.docker_container.id for gw in self._all if not gw.removed]
+            return [gw.container.id for gw in self._all if not gw.removed]
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -545,8 +564,6 @@ class ContainerTarget(GatewayPool):
 
     def _start(self, spec: GatewaySpec) -> _Gateway:
         self.progress(f"{self.name}: starting a gateway [{spec.label}]...")
-        from testcontainers.core.container import DockerContainer
-
         # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan
         # without auth", exit 78): such a gateway listens on loopback only.
         remote_ok = spec.auth != "none"
@@ -554,23 +571,20 @@ class ContainerTarget(GatewayPool):
         token, password = hermetic.new_secrets(spec)
         config = self._render_config(spec, token=token, password=password, bind=bind)
         workdir = self._make_workdir(spec, config)
-
-        container = (
-            DockerContainer(self.image)
-            .with_envs(**self._environment(spec))
-            .with_volume_mapping(str(workdir), MOUNT, "rw")
-            .with_volume_mapping(str(self._shared_cache()), CACHE_MOUNT, "rw")
-            .with_kwargs(
-                labels={**self.labels, LABEL_SPEC: spec.label[:200]},
-                network=self.network,  # explicit: never testcontainers' host-network guess
-            )
-        )
-        if self.command is not None:
-            container.with_command(self.command)
         started = time.monotonic()
-        gw = _Gateway(spec=spec, workdir=workdir, container=container)
         try:
-            container.start()
+            container = self._client.containers.run(
+                self.image,
+                self.command,  # None: the image's own entrypoint and command
+                detach=True,
+                environment=self._environment(spec),
+                volumes={
+                    str(workdir): {"bind": MOUNT, "mode": "rw"},
+                    str(self._shared_cache()): {"bind": CACHE_MOUNT, "mode": "rw"},
+                },
+                labels={**self.labels, LABEL_SPEC: spec.label[:200]},
+                network=self.network,
+            )
         except Exception as exc:
             # A container may exist (created, not started): the target label finds it at close.
             shutil.rmtree(workdir, ignore_errors=True)
@@ -580,6 +594,7 @@ class ContainerTarget(GatewayPool):
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
+        gw = _Gateway(spec=spec, workdir=workdir, container=container)
         # Registered before waiting, so Ctrl-C during the wait still removes it (close/atexit).
         with self._lock:
             self._all.append(gw)
@@ -602,7 +617,7 @@ class ContainerTarget(GatewayPool):
         password: str | None,
         started: float,
     ) -> Endpoint:
-        c = gw.docker_container
+        c = gw.container
         c.reload()
         pid = int((c.attrs.get("State") or {}).get("Pid") or 0)
         networks = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
@@ -669,12 +684,10 @@ class ContainerTarget(GatewayPool):
         """Keep the log tail, remove the container and its volumes, then the folder."""
         if not gw.removed:
             with contextlib.suppress(Exception):
-                raw = gw.docker_container.logs(stdout=True, stderr=True, tail=200)
+                raw = gw.container.logs(stdout=True, stderr=True, tail=200)
                 gw.final_tail = raw.decode("utf-8", "replace").splitlines()
             with contextlib.suppress(Exception):
-                gw.docker_container.remove(force=True, v=True)
-            with contextlib.suppress(Exception):
-                gw.container.get_docker_client().client.close()
+                gw.container.remove(force=True, v=True)
             gw.removed = True
         shutil.rmtree(gw.workdir, ignore_errors=True)
 

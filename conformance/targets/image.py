@@ -3,8 +3,8 @@
 No base image is pulled: the root filesystem is assembled from what the npm target already caches
 (the Node 24 binary from PyPI and the npm install of the release), plus the host's shared
 libraries that node and the release's native addons need (found with `ldd`) and a minimal `/etc`.
-It is streamed as a tar straight into `docker import`, which sets the image config with
-`--change` lines.
+It is streamed as a tar straight into Docker's image import (the docker SDK), which sets the
+image config with Dockerfile-style `changes` lines.
 
 The image mirrors the shape of the official `ghcr.io/openclaw/openclaw:<version>`: running it
 with no command starts the gateway (`node openclaw.mjs gateway --allow-unconfigured` in `/app`),
@@ -27,14 +27,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from conformance.targets import npmcache as provisioning
 
 DEFAULT_REPOSITORY = "openclaw-conformance/openclaw"
 LABEL_VERSION = "openclaw-conformance.version"  # the OpenClaw release inside
-LABEL_FORMAT = "openclaw-conformance.targets.image-format"  # bump when the layout below changes
+LABEL_FORMAT = "openclaw-conformance.image-format"  # bump when the layout below changes
 LABEL_BUILDER = "openclaw-conformance.builder"
 OCI_VERSION = "org.opencontainers.image.version"
 IMAGE_FORMAT = "1"
@@ -45,6 +46,7 @@ NODE_PATH_IN_IMAGE = "/usr/local/bin/node"
 GATEWAY_PORT = 18789  # the official default
 
 IMPORT_TIMEOUT_S = 600.0
+IMPORT_CHUNK = 1 << 20  # bytes of tar per write to the daemon
 DOCKER_TIMEOUT_S = 60.0
 
 
@@ -56,45 +58,56 @@ class ImageBuildError(RuntimeError):
 # docker helpers
 
 
-def _docker(*args: str, timeout: float = DOCKER_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+def docker_client(timeout: float = DOCKER_TIMEOUT_S) -> Any:
+    """A `docker.DockerClient` of the local daemon (DOCKER_HOST and friends are respected).
+
+    Raises ImageBuildError when the docker SDK is missing or no daemon answers.
+    """
     try:
-        return subprocess.run(
-            ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except FileNotFoundError as exc:
+        import docker
+        import requests
+    except ImportError as exc:
         raise ImageBuildError(
-            "the docker CLI is not installed (see scripts/ensure-docker)"
+            "the docker SDK is not installed (pip install 'openclaw-conformance[container]')"
         ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise ImageBuildError(f"`docker {' '.join(args)}` timed out after {timeout:.0f} s") from exc
+    try:
+        # from_env already asks the daemon for its API version; ping is for a pinned version.
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        raise ImageBuildError(
+            f"no Docker daemon answers (run scripts/ensure-docker): {_one_line(exc)}"
+        ) from exc
+    return client
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[-1] if lines else type(exc).__name__
 
 
 def docker_unavailable_reason() -> str | None:
     """None when a Docker daemon answers, else why not (for skips and session errors)."""
-    if shutil.which("docker") is None:
-        return "the docker CLI is not installed (run scripts/ensure-docker)"
     try:
-        proc = _docker("info", "--format", "{{.ServerVersion}}", timeout=20)
+        docker_client(timeout=20).close()
     except ImageBuildError as exc:
         return str(exc)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        return "no Docker daemon answers `docker info` (run scripts/ensure-docker)" + (
-            f": {detail[-1]}" if detail else ""
-        )
     return None
 
 
 def image_labels(ref: str) -> dict[str, str] | None:
     """The labels of a local image, or None when there is no such image here."""
-    proc = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref)
-    if proc.returncode != 0:
-        return None
+    import docker
+
+    client = docker_client()
     try:
-        labels = json.loads(proc.stdout.strip() or "null")
-    except ValueError:
+        return dict(client.images.get(ref).labels)
+    except docker.errors.ImageNotFound:
         return None
-    return labels if isinstance(labels, dict) else {}
+    except docker.errors.APIError as exc:
+        raise ImageBuildError(f"cannot inspect image {ref}: {_one_line(exc)}") from exc
+    finally:
+        client.close()
 
 
 def default_tag(version: str) -> str:
@@ -226,7 +239,12 @@ def _changes(version: str) -> list[str]:
 
 
 def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
-    """`tar` the staging folder plus the cached release, piped into `docker import`."""
+    """`tar` the staging folder plus the cached release, streamed into Docker's image import.
+
+    The ~700 MB tar is never held in memory: the API reads it chunk by chunk from tar's stdout.
+    """
+    from docker.utils import parse_repository_tag
+
     tar_argv = [
         "tar", "-c", "--numeric-owner", "--owner=0", "--group=0",
         "-C", str(staging), ".",
@@ -234,40 +252,61 @@ def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
         "--transform", f"flags=r;s,^node_modules,{RELEASE_DIR.lstrip('/')}/node_modules,",
         "-C", str(release_root), "node_modules",
     ]  # fmt: skip
-    import_argv = ["docker", "import"]
-    for change in _changes(version):
-        import_argv += ["--change", change]
-    import_argv += ["-", tag]
+    repository, tag_name = parse_repository_tag(tag)
+    deadline = time.monotonic() + IMPORT_TIMEOUT_S
+    client = docker_client(timeout=IMPORT_TIMEOUT_S)
+    failure: str | None = None
     with tempfile.TemporaryFile() as tar_err:
         tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=tar_err)
         try:
             assert tar.stdout is not None
             try:
-                imported = subprocess.run(
-                    import_argv, stdin=tar.stdout, capture_output=True, text=True,
-                    timeout=IMPORT_TIMEOUT_S, check=False,
+                answer = client.api.import_image_from_stream(
+                    _chunks(tar.stdout, deadline), repository=repository, tag=tag_name,
+                    changes=_changes(version),
                 )  # fmt: skip
-            except subprocess.TimeoutExpired as exc:
-                raise ImageBuildError(
-                    f"docker import timed out after {IMPORT_TIMEOUT_S:.0f} s"
-                ) from exc
+                failure = _import_error(answer)
+            except Exception as exc:
+                if time.monotonic() >= deadline:
+                    raise ImageBuildError(
+                        f"docker import timed out after {IMPORT_TIMEOUT_S:.0f} s"
+                    ) from exc
+                failure = f"{type(exc).__name__}: {exc}"
             finally:
                 tar.stdout.close()
         finally:
             if tar.poll() is None:
                 tar.kill()
             tar.wait()
+            client.close()
         tar_err.seek(0)
         tar_msg = tar_err.read().decode(errors="replace").strip()
     if tar.returncode != 0:
         raise ImageBuildError(
             f"tar of the root filesystem failed (exit {tar.returncode}): {tar_msg}"
         )
-    if imported.returncode != 0:
-        raise ImageBuildError(
-            f"docker import failed (exit {imported.returncode}): "
-            + (imported.stderr or imported.stdout).strip()[-2000:]
-        )
+    if failure is not None:
+        raise ImageBuildError(f"docker import failed: {failure.strip()[-2000:]}")
+
+
+def _chunks(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
+    """The tar, a MiB at a time; past the deadline the upload stops (and the import fails)."""
+    while chunk := stream.read(IMPORT_CHUNK):
+        if time.monotonic() >= deadline:
+            raise ImageBuildError(f"docker import timed out after {IMPORT_TIMEOUT_S:.0f} s")
+        yield chunk
+
+
+def _import_error(answer: Any) -> str | None:
+    """The error in the daemon's answer to an import (JSON progress lines), if any."""
+    for line in str(answer or "").splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("error"):
+            return str(message["error"])
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,16 +357,6 @@ def build_image(
             raise ImageBuildError(f"docker import reported success but {tag} has not our labels")
         progress(f"built image {tag} in {time.monotonic() - started:.1f} s")
     return tag
-
-
-def remove_image(tag: str) -> bool:
-    """Remove a built image (and only that tag); True if it existed."""
-    if image_labels(tag) is None:
-        return False
-    proc = _docker("image", "rm", tag)
-    if proc.returncode != 0:
-        raise ImageBuildError(f"docker image rm {tag} failed: {proc.stderr.strip()}")
-    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,11 +14,10 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,16 +32,15 @@ from conformance.targets.base import (
     GatewayStartError,
     TargetUnavailable,
 )
-from conformance.targets.process import wait_ready
+from conformance.targets.process import (
+    LOG_TAIL_LINES,
+    GatewayProcess,
+    free_port,
+    stop_all,
+)
 from conformance.versions import is_exact
 
 START_TIMEOUT_S = 60.0  # spawn to ready; 9.6 needs ~8-11 s on 2 cores, so this only bounds hangs
-STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
-LOG_TAIL_LINES = 40
-
-# Everything that would make a gateway reach out, start side servers or write outside its folder
-# (GATEWAY_PROTOCOL.md section 8). They do not speed up readiness much; they keep instances
-# isolated and quiet (no bonjour name conflicts, no extra browser-control port).
 
 
 class NetnsLike(Protocol):
@@ -56,36 +54,17 @@ class NetnsLike(Protocol):
     def loopback_connector(self, port: int) -> SocketFactory: ...
 
 
-
-
 @dataclass
 class _Gateway:
     spec: GatewaySpec
     workdir: Path
-    log_path: Path
     port: int
-    proc: subprocess.Popen[bytes]
+    process: GatewayProcess
     start_seconds: float | None = None
     endpoint: Endpoint | None = None
-    final_tail: list[str] = field(default_factory=list)  # kept after the folder is removed
 
     def log_tail(self, n: int = LOG_TAIL_LINES) -> str:
-        if self.workdir.exists():
-            try:
-                lines = self.log_path.read_text(errors="replace").splitlines()
-            except OSError:
-                lines = self.final_tail
-        else:
-            lines = self.final_tail
-        return "\n".join(lines[-n:]) if n > 0 else ""
-
-
-def _free_port() -> int:
-    # Racy by nature (the port is released before the gateway binds it); a lost race shows up as
-    # an early exit with EADDRINUSE, which `endpoint` retries once on a fresh port.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        return self.process.tail(n)
 
 
 def _enable_jiti_cache(package: Path) -> None:
@@ -207,7 +186,12 @@ class NpmTarget(GatewayPool):
     # -- internals ---------------------------------------------------------------------------
 
     def _render_config(
-        self, spec: GatewaySpec, *, token: str | None, password: str | None, bind: str,
+        self,
+        spec: GatewaySpec,
+        *,
+        token: str | None,
+        password: str | None,
+        bind: str,
         workdir: Path,
     ) -> dict[str, Any]:
         """The openclaw.json for this spec (a seam: tests override it to produce a bad config)."""
@@ -252,30 +236,25 @@ class NpmTarget(GatewayPool):
             shutil.rmtree(workdir, ignore_errors=True)
             raise
         (workdir / "openclaw.json").write_text(json.dumps(config, indent=2))
-        port = _free_port()
+        port = free_port()
         argv = [
             str(node), str(provisioning.entry_point(package)),
             "gateway", "run", "--port", str(port), "--bind", bind, "--allow-unconfigured",
         ]  # fmt: skip
         if self.netns is not None:
             argv = self.netns.wrap(argv)
-        log_path = workdir / "gateway.log"
         started = time.monotonic()
         try:
-            with open(log_path, "wb") as log:
-                proc = subprocess.Popen(
-                    argv,
-                    cwd=workdir,
-                    env=self._environment(node, workdir, port, spec),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own process group: one killpg stops it all
-                )
+            process = GatewayProcess(
+                argv,
+                env=self._environment(node, workdir, port, spec),
+                log_path=workdir / "gateway.log",
+                cwd=workdir,
+            )
         except OSError as exc:
             shutil.rmtree(workdir, ignore_errors=True)
             raise TargetUnavailable(f"{self.name}: cannot run {argv[0]}: {exc}") from exc
-        gw = _Gateway(spec=spec, workdir=workdir, log_path=log_path, port=port, proc=proc)
+        gw = _Gateway(spec=spec, workdir=workdir, port=port, process=process)
         # Registered before waiting, so Ctrl-C during the wait still stops it (close/atexit).
         with self._lock:
             self._all.append(gw)
@@ -290,15 +269,12 @@ class NpmTarget(GatewayPool):
             loopback = Vantage("127.0.0.1", port)
 
         try:
-            _, hello = wait_ready(
+            _, hello = process.wait_ready(
                 loopback,
                 token=token,
                 password=password,
                 timeout=max(0.0, started + self.start_timeout - time.monotonic()),
                 what=f"{self.name}: gateway [{spec.label}]",
-                exited=lambda: None if gw.proc.poll() is None
-                else f"exited with code {gw.proc.poll()}",
-                log_tail=gw.log_tail,
                 error=GatewayStartError,
             )
         except BaseException:
@@ -332,64 +308,10 @@ class NpmTarget(GatewayPool):
             self._all.remove(gw)
 
 
-def _signal_group(gw: _Gateway, sig: signal.Signals) -> None:
-    # start_new_session=True made the gateway a group leader: its pid is the group id.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(gw.proc.pid, sig)
-
-
-def _descendants(root: int) -> set[int]:
-    """Every live descendant of `root`, from /proc (empty where there is no /proc).
-
-    9.6 starts helpers (a "spawn broker") in process groups of their own, which a killpg of the
-    gateway's group does not reach; they must not outlive the session either.
-    """
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            stat = entry.read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, ...
-        fields = stat.rsplit(")", 1)[-1].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 def _stop_all(gateways: list[_Gateway]) -> None:
-    """SIGTERM every group, SIGKILL after STOP_GRACE_S, then remove the folders (log tail kept)."""
-    if not gateways:
-        return
-    # Taken before signalling: once the leader dies, its children are reparented and untraceable.
-    # Only for leaders still running (poll() is None): a reaped leader's pid may belong to
-    # someone else by now.
-    strays = {pid for gw in gateways if gw.proc.poll() is None for pid in _descendants(gw.proc.pid)}
-    # Signal everyone first, then wait on one shared deadline: N gateways stop in ~5 s, not 5N.
-    for gw in gateways:
-        _signal_group(gw, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
+    """Stop every gateway's process group, then remove the folders (the log tail is kept)."""
     try:
+        stop_all([gw.process for gw in gateways])
+    finally:
         for gw in gateways:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                gw.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    finally:  # even on a second Ctrl-C while waiting: stop harder, still clean up
-        for pid in strays:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        for gw in gateways:
-            # The group may outlive its leader (children of node), so always sweep it.
-            _signal_group(gw, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                gw.proc.wait(timeout=STOP_GRACE_S)
-            with contextlib.suppress(OSError):
-                gw.final_tail = gw.log_path.read_text(errors="replace").splitlines()[-200:]
             shutil.rmtree(gw.workdir, ignore_errors=True)
-
-

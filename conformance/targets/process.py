@@ -1,5 +1,5 @@
-"""Gateway processes the harness owns: started in their own process group, logged to a file,
-stopped as a group, so nothing outlives the session."""
+"""Gateway processes the harness owns: started in their own session (so their own process group),
+logged to a file, stopped as a group, so nothing outlives the session."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,54 +21,140 @@ from conformance.protocol.sockets import Vantage
 from conformance.targets.base import TargetUnavailable
 
 ATTEMPT_TIMEOUT_S = 10.0
+STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
+LOG_TAIL_LINES = 40
+KEPT_LOG_LINES = 200  # what `tail` still shows once the log's folder is gone
 
 
 class GatewayProcess:
+    """One gateway process: its own session and process group, stdout+stderr in a log file.
+
+    Spawning raises OSError when the program cannot run. `stop` (or `stop_all` for several at
+    once) ends the whole group and keeps the last lines of the log, so a failure report can
+    still quote it after the caller removed the log's folder.
+    """
+
     def __init__(
         self, argv: list[str], *, env: dict[str, str], log_path: Path, cwd: Path | None = None
     ) -> None:
-        self.argv = argv
         self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: one signal stops it all
-        )
-        self.started_at = time.monotonic()
+        self._kept: list[str] | None = None  # the log's last lines, once stopped
+        with open(log_path, "wb") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: one signal stops it all
+            )
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+    @property
+    def pid(self) -> int:
+        """The leader's pid, which is also the process group id."""
+        return self.proc.pid
 
     def exit_text(self) -> str | None:
+        """How the process ended, or None while it runs."""
         code = self.proc.poll()
         return None if code is None else f"exited with code {code}"
 
-    def tail(self, lines: int = 40) -> str:
-        try:
-            data = self.log_path.read_bytes()[-64_000:]
-        except OSError:
+    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        if lines <= 0:
             return ""
-        return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
-
-    def stop(self, grace: float = 5.0) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+        if self._kept is not None:
+            kept = self._kept
+        else:
             try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        # Children that outlived the leader still carry the group id.
+                kept = self.log_path.read_text(errors="replace").splitlines()
+            except OSError:
+                kept = []
+        return "\n".join(kept[-lines:])
+
+    def wait_ready(
+        self,
+        vantage: Vantage,
+        *,
+        token: str | None,
+        password: str | None,
+        timeout: float,
+        what: str,
+        error: type[Exception] = TargetUnavailable,
+    ) -> tuple[float, HandshakeOutcome]:
+        """`wait_ready` for this process: its exit ends the wait, its log tail explains it."""
+        return wait_ready(
+            vantage, token=token, password=password, timeout=timeout, what=what,
+            exited=self.exit_text, log_tail=self.tail, error=error,
+        )  # fmt: skip
+
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        stop_all([self], grace)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        # start_new_session made the leader a group leader: its pid is the group id.
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self._log.close()
+            os.killpg(self.proc.pid, sig)
+
+    def _keep_tail(self) -> None:
+        if self._kept is None:
+            with contextlib.suppress(OSError):
+                self._kept = self.log_path.read_text(errors="replace").splitlines()[
+                    -KEPT_LOG_LINES:
+                ]
+
+
+def descendants(root: int) -> set[int]:
+    """Every live descendant of `root`, from /proc (empty where there is no /proc).
+
+    9.6 starts helpers (a "spawn broker") in process groups of their own, which a killpg of the
+    gateway's group does not reach; they must not outlive the session either.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, ...
+        fields = stat.rsplit(")", 1)[-1].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def stop_all(processes: Sequence[GatewayProcess], grace: float = STOP_GRACE_S) -> None:
+    """SIGTERM every group, SIGKILL what is left after `grace`, keep each log's tail."""
+    if not processes:
+        return
+    # Taken before signalling: once the leader dies, its children are reparented and untraceable.
+    # Only for leaders still running (poll() is None): a reaped leader's pid may belong to
+    # someone else by now.
+    strays = {pid for p in processes if p.proc.poll() is None for pid in descendants(p.proc.pid)}
+    # Signal everyone first, then wait on one shared deadline: N gateways stop in ~5 s, not 5N.
+    for p in processes:
+        p._signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    try:
+        for p in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    finally:  # even on a second Ctrl-C while waiting: stop harder, still keep the tails
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for p in processes:
+            # The group may outlive its leader (children of node), so always sweep it.
+            p._signal_group(signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.proc.wait(timeout=STOP_GRACE_S)
+            p._keep_tail()
 
 
 def free_port(

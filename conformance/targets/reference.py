@@ -18,10 +18,10 @@ from conformance.protocol.sockets import Vantage
 from conformance.targets import hermetic
 from conformance.targets.base import Endpoint, Target, TargetUnavailable
 from conformance.targets.netns import Netns
-from conformance.targets.process import GatewayProcess, free_port, wait_ready
+from conformance.targets.process import GatewayProcess, free_port, stop_all
 from conformance.versions import Version
+from reference_gateway.profiles import PROFILES  # the reference's own: version, protocol
 
-PROFILES = {"current": ("2026.9.6", 4), "2026.3.13": ("2026.3.13", 3)}
 START_TIMEOUT_S = 20.0
 
 
@@ -46,7 +46,8 @@ class ReferenceTarget(Target):
             )
         self.profile = profile
         self.name = "reference" if profile == "current" else f"reference@{profile}"
-        self.version, self.protocol = PROFILES[profile]
+        self.version = PROFILES[profile].version
+        self.protocol = PROFILES[profile].protocol
         self.netns = netns
         self._progress = progress or (lambda msg: None)
         self._workdir = Path(tempfile.mkdtemp(prefix="occ-reference-"))
@@ -90,10 +91,9 @@ class ReferenceTarget(Target):
         loopback = Vantage("127.0.0.1", port, ns.loopback_connector(port) if ns else None)
         remote = Vantage(ns.inner_ip, port) if remote_ok and ns else None
         what = f"reference gateway ({self.profile}, {spec.label})"
-        seconds, _ = wait_ready(
-            loopback, token=token, password=password, timeout=START_TIMEOUT_S, what=what,
-            exited=proc.exit_text, log_tail=proc.tail,
-        )  # fmt: skip
+        seconds, _ = proc.wait_ready(
+            loopback, token=token, password=password, timeout=START_TIMEOUT_S, what=what
+        )
         self.start_times[spec.label] = seconds
         self._progress(f"{what} ready on port {port} in {seconds:.2f}s")
         return Endpoint(
@@ -111,8 +111,7 @@ class ReferenceTarget(Target):
         )
 
     def close(self) -> None:
-        for proc in self._processes:
-            proc.stop()
-        self._processes.clear()
+        processes, self._processes = self._processes, []
+        stop_all(processes)
         self._endpoints.clear()
         shutil.rmtree(self._workdir, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Fixtures for the tests that need Docker: the locally built gateway image, the container target.
 
-They skip, with the reason, when no Docker daemon answers (run scripts/ensure-docker), when
-testcontainers is not installed, or when the release cannot be provisioned; unless
+They skip, with the reason, when the docker SDK is not installed or no Docker daemon answers (run
+scripts/ensure-docker), or when the release cannot be provisioned; unless
 OPENCLAW_CONFORMANCE_REQUIRE_DOCKER=1 (CI on a machine that must have them), where they fail
 instead. The release under test is OPENCLAW_CONFORMANCE_CONTAINER_VERSION (default 2026.9.6); its
 image is built once (`openclaw-conformance/openclaw:<version>`) and is a cache hit afterwards.
@@ -9,10 +9,11 @@ image is built once (`openclaw-conformance/openclaw:<version>`) and is a cache h
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -41,13 +42,17 @@ def progress() -> provisioning.ProgressFn:
 
 @pytest.fixture(scope="session")
 def docker_ready() -> None:
-    reason = images.docker_unavailable_reason()
+    reason = images.docker_unavailable_reason()  # also says when the docker SDK is missing
     if reason:
         unavailable(f"Docker unavailable: {reason}")
-    if importlib.util.find_spec("testcontainers") is None:
-        unavailable(
-            "testcontainers is not installed (pip install 'openclaw-conformance[container]')"
-        )
+
+
+@pytest.fixture(scope="session")
+def docker_client(docker_ready: None) -> Iterator[Any]:
+    """A docker SDK client, for the tests' own look at what the targets left."""
+    client = images.docker_client()
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
+from typing import Any
 
 import pytest
 
 from conformance.targets import image as images
 
 
-def _inspect(ref: str) -> dict:
-    proc = subprocess.run(
-        ["docker", "image", "inspect", ref], capture_output=True, text=True, timeout=30, check=True
-    )
-    return json.loads(proc.stdout)[0]
-
-
-def test_second_build_is_a_cache_hit(image_tag: str, container_version: str) -> None:
-    before = _inspect(image_tag)["Id"]
+def test_second_build_is_a_cache_hit(
+    image_tag: str, container_version: str, docker_client: Any
+) -> None:
+    before = docker_client.api.inspect_image(image_tag)["Id"]
     lines: list[str] = []
     started = time.monotonic()
     again = images.build_image(container_version, progress=lines.append)
     elapsed = time.monotonic() - started
     assert again == image_tag == images.default_tag(container_version)
-    assert _inspect(image_tag)["Id"] == before  # not rebuilt
+    assert docker_client.api.inspect_image(image_tag)["Id"] == before  # not rebuilt
     assert any("already built" in line for line in lines), lines
     assert elapsed < 5, f"a cache hit took {elapsed:.1f} s"
 
 
-def test_image_shape(image_tag: str, container_version: str) -> None:
-    info = _inspect(image_tag)
+def test_image_shape(image_tag: str, container_version: str, docker_client: Any) -> None:
+    info = docker_client.api.inspect_image(image_tag)
     config = info["Config"]
     labels = config["Labels"]
     assert labels[images.LABEL_VERSION] == container_version
@@ -45,15 +39,14 @@ def test_image_shape(image_tag: str, container_version: str) -> None:
     assert len(info["RootFS"]["Layers"]) == 1
 
 
-def test_image_node_runs(image_tag: str) -> None:
+def test_image_node_runs(image_tag: str, docker_client: Any) -> None:
     """The node binary, its libraries and the loader are all in the image."""
-    proc = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "node", image_tag, "-e",
-         "console.log(process.version, require('os').userInfo().username)"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("v24.") and proc.stdout.split()[1] == "root", proc.stdout
+    # A non-zero exit raises ContainerError, with the container's stderr.
+    out = docker_client.containers.run(
+        image_tag, ["-e", "console.log(process.version, require('os').userInfo().username)"],
+        entrypoint="node", remove=True,
+    ).decode()  # fmt: skip
+    assert out.startswith("v24.") and out.split()[1] == "root", out
 
 
 def test_cli_build_prints_the_tag(

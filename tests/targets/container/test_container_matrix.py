@@ -11,8 +11,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from conformance.targets import container as ct
 
 MATRIX_TIMEOUT_S = 1200.0
 # The entries of cases/baselines/openclaw@<version>.yaml: real findings of the release that no
@@ -21,7 +24,7 @@ KNOWN_FINDINGS = {"2026.9.6": {"cli.gateway-probe"}}
 
 
 def test_packaged_matrix_through_the_container(
-    image_tag: str, container_version: str, tmp_path: Path
+    image_tag: str, container_version: str, tmp_path: Path, docker_client: Any
 ) -> None:
     report_path = tmp_path / "R.json"
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
@@ -65,19 +68,11 @@ def test_packaged_matrix_through_the_container(
     ]  # fmt: skip
     assert len(ran_remote) > 20, len(ran_remote)
     # Nothing left behind by the child session.
-    left = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=openclaw-conformance.session"],
-        capture_output=True, text=True, timeout=30, check=True,
-    ).stdout.split()  # fmt: skip
-    assert not left or all(_ours_alive(c) for c in left), left
+    left = docker_client.containers.list(all=True, filters={"label": ct.LABEL_SESSION})
+    assert all(_ours_alive(c) for c in left), [c.id for c in left]
 
 
-def _ours_alive(container_id: str) -> bool:
+def _ours_alive(container: Any) -> bool:
     """A labelled container that belongs to a live session (this one, a parallel run)."""
-    proc = subprocess.run(
-        ["docker", "inspect", "--format", '{{index .Config.Labels "openclaw-conformance.session"}}',
-         container_id],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-    pid = proc.stdout.strip()
+    pid = container.labels.get(ct.LABEL_SESSION, "")
     return pid.isdigit() and int(pid) != 0 and Path(f"/proc/{pid}").exists()

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.client import HandshakeOutcome, Timeouts, handshake
 from conformance.protocol.sockets import Vantage
 from conformance.targets import container as ct
+from conformance.targets import image as images
 from conformance.targets import npmcache as provisioning
 from conformance.targets.base import Endpoint
 
@@ -49,19 +51,13 @@ def _connect(
 
 
 def _networks(label: str) -> list[str]:
-    proc = subprocess.run(
-        ["docker", "network", "ls", "-q", "--no-trunc", "--filter", f"label={label}"],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
-    return proc.stdout.split()
+    with contextlib.closing(images.docker_client()) as client:
+        return [n.id for n in client.networks.list(filters={"label": label})]
 
 
 def _containers(label: str) -> list[str]:
-    proc = subprocess.run(
-        ["docker", "ps", "-aq", "--no-trunc", "--filter", f"label={label}"],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
-    return proc.stdout.split()
+    with contextlib.closing(images.docker_client()) as client:
+        return [c.id for c in client.containers.list(all=True, filters={"label": label})]
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +150,50 @@ def test_cli_runs_inside_the_container(
     assert "missing scope" not in run.output
 
 
+def _running(marker: str) -> list[int]:
+    """Host pids whose command line carries `marker` (the harness shares Docker's pid space)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if marker.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+    return found
+
+
+def test_exec_interleaves_output_and_reports_the_exit_code(
+    target: ct.ContainerTarget, token_endpoint: Endpoint
+) -> None:
+    gw = target._gateways[TOKEN]
+    # The image has sh and node only; node's start spaces the writes, since Docker reads the
+    # two streams separately and orders only writes that are not simultaneous.
+    script = """echo one; node -e 'console.error("two")'; node -e 'console.log("three")'; exit 3"""
+    code, out = target._exec(gw, ["sh", "-c", script], timeout=30)
+    assert code == 3
+    assert out.decode().splitlines() == ["one", "two", "three"]
+
+
+def test_exec_past_its_timeout_is_killed(
+    target: ct.ContainerTarget, token_endpoint: Endpoint
+) -> None:
+    """A CLI run never hangs the session: at the timeout it ends, with what it wrote so far,
+    and what it ran (a child of it included) is gone."""
+    gw = target._gateways[TOKEN]
+    marker = f"exec-timeout-{os.getpid()}"
+    started = time.monotonic()
+    forever = "node -e 'setInterval(() => 0, 1000)'"
+    child = f"""sh -c "{forever}; : {marker}-child" &"""
+    script = f"echo started; {child} {forever}; : {marker}"
+    code, out = target._exec(gw, ["sh", "-c", script], timeout=2)
+    elapsed = time.monotonic() - started
+    assert code is None
+    assert out.decode().strip() == "started"
+    assert 2 <= elapsed < 2 + ct.CLI_DRAIN_S + 2, elapsed
+    deadline = time.monotonic() + 5
+    while _running(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running(marker) == []
+
+
 def test_close_removes_every_container(image_tag: str, progress: provisioning.ProgressFn) -> None:
     t = ct.ContainerTarget(image_tag, progress=progress)
     try:
@@ -162,7 +202,7 @@ def test_close_removes_every_container(image_tag: str, progress: provisioning.Pr
         workdir = t._gateways[TOKEN].workdir
         assert len(ids) == 1 and workdir.is_dir()
         assert _containers(f"{ct.LABEL_TARGET}={t.target_id}") == ids
-        labels = t._gateways[TOKEN].docker_container.labels
+        labels = t._gateways[TOKEN].container.labels
         assert labels[ct.LABEL_SESSION] == str(os.getpid())
     finally:
         t.close()
@@ -218,9 +258,10 @@ def test_start_failure_is_reported_with_the_log(
         t.close()
 
 
-def test_stale_containers_of_dead_sessions_are_swept(image_tag: str) -> None:
-    docker = pytest.importorskip("docker")
-    client = docker.from_env()
+def test_stale_containers_of_dead_sessions_are_swept(image_tag: str, docker_client: Any) -> None:
+    import docker
+
+    client = docker_client
     dead = subprocess.Popen(["true"])
     dead.wait()  # a pid that no longer runs
     common = {ct.LABEL_HOST: ct._boot_id(), "openclaw-conformance.test": "sweep"}

@@ -15,7 +15,7 @@ from conformance.protocol.client import handshake
 from conformance.targets import npm
 from conformance.targets import npmcache as provisioning
 from conformance.targets.base import TargetUnavailable
-from conformance.targets.process import readiness_frame, run_coroutine
+from conformance.targets.process import STOP_GRACE_S, readiness_frame, run_coroutine
 
 TOKEN = GatewaySpec(auth="token")
 PASSWORD = GatewaySpec(auth="password")
@@ -77,7 +77,7 @@ def test_close_stops_every_process_and_removes_folders(
     try:
         ep = t.endpoint(TOKEN)
         gw = t._gateways[TOKEN]
-        pgid, workdir = gw.proc.pid, gw.workdir
+        pgid, workdir = gw.process.pid, gw.workdir
         assert _group_alive(pgid) and workdir.is_dir()
     finally:
         t.close()
@@ -110,7 +110,7 @@ def test_startup_failure_is_clear_and_bounded(
         started = time.monotonic()
         with pytest.raises(npm.GatewayStartError) as info:
             t.endpoint(PASSWORD)
-        assert time.monotonic() - started < npm.START_TIMEOUT_S + npm.STOP_GRACE_S
+        assert time.monotonic() - started < npm.START_TIMEOUT_S + STOP_GRACE_S
         message = str(info.value)
         assert "exited with code" in message
         log_tail = message.split("Log tail:", 1)[1]
