@@ -7,6 +7,7 @@ a non-monotonic history shows in the output.
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 import time
@@ -142,17 +143,24 @@ def bisect(
     return probes, at[lo], at[hi], len(candidates)
 
 
-def main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="openclaw-conformance bisect", description=__doc__)
-    parser.add_argument("case_id")
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "bisect",
+        help="find the release where a case's outcome changed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("case_id", metavar="CASE", help="id of the case to follow")
     parser.add_argument("--good", required=True, help="release with the old behaviour")
     parser.add_argument("--bad", required=True, help="release with the new behaviour")
     parser.add_argument(
         "--prereleases", action="store_true", help="also try beta and other prerelease versions"
     )
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         probes, before, after, n = bisect(

@@ -9,17 +9,32 @@ import time
 from pathlib import Path
 
 from conformance.commands.suite import run_suite, target_args
-from conformance.reports import render
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="openclaw-conformance matrix", description=__doc__)
+def _target(value: str) -> str:
+    """A target the suite can run, checked before the first (possibly long) run starts."""
+    try:
+        target_args(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "matrix", help="run several targets, render a case x target table", description=__doc__
+    )
     parser.add_argument(
-        "targets", nargs="+", help="reference, reference@<profile>, openclaw@<version>, or an image"
+        "targets",
+        nargs="+",
+        type=_target,
+        metavar="TARGET",
+        help="reference, reference@<profile>, openclaw@<version>, or an image",
     )
     parser.add_argument(
         "--out",
         type=Path,
+        metavar="DIR",
         default=Path("."),
         help="folder for matrix.json, matrix.md, matrix.html (default: here)",
     )
@@ -28,27 +43,29 @@ def main(argv: list[str]) -> int:
         action="append",
         default=[],
         dest="pytest_args",
+        metavar="ARG",
         help="extra argument for every run, e.g. --pytest-arg=-m --pytest-arg=must",
     )
-    args = parser.parse_args(argv)
-    try:
-        for target in args.targets:
-            target_args(target)
-    except ValueError as exc:
-        parser.error(str(exc))
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from conformance.reports import render  # the renderer only when there is a table to render
+
     started = time.monotonic()
     reports = []
     runs_dir = args.out / "runs"
     for target in args.targets:
         safe = target.replace("/", "_").replace(":", "_")
         print(f"[matrix] {target} ...", flush=True)
-        run = run_suite(target, runs_dir / f"{safe}.json", extra=args.pytest_args)
-        if run.report is None:
-            print(f"[matrix] {target}: no report (exit {run.returncode}):\n{run.output_tail}")
+        suite = run_suite(target, runs_dir / f"{safe}.json", extra=args.pytest_args)
+        if suite.report is None:
+            print(f"[matrix] {target}: no report (exit {suite.returncode}):\n{suite.output_tail}")
             return 2
-        summary = run.report["summary"]
-        print(f"[matrix] {target}: {summary} in {run.seconds:.0f} s", flush=True)
-        reports.append(run.report)
+        summary = suite.report["summary"]
+        print(f"[matrix] {target}: {summary} in {suite.seconds:.0f} s", flush=True)
+        reports.append(suite.report)
     matrix = render.matrix_from_reports(reports)
     matrix["duration_s"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -18,13 +18,11 @@ layout (`LABEL_VERSION`, `LABEL_FORMAT`): a second build is a cache hit.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -357,34 +355,3 @@ def build_image(
             raise ImageBuildError(f"docker import reported success but {tag} has not our labels")
         progress(f"built image {tag} in {time.monotonic() - started:.1f} s")
     return tag
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`openclaw-conformance image build openclaw@<version> [--tag T] [--cache DIR] [--force]`."""
-    parser = argparse.ArgumentParser(
-        prog="openclaw-conformance image",
-        description="Build a runnable OpenClaw gateway image locally, without any registry.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build openclaw@<version> into a local image")
-    build.add_argument("release", help="openclaw@<version>, <version> or a dist-tag")
-    build.add_argument("--tag", help=f"image tag (default {DEFAULT_REPOSITORY}:<version>)")
-    build.add_argument("--cache", help="cache folder (default $OPENCLAW_CONFORMANCE_CACHE)")
-    build.add_argument("--force", action="store_true", help="rebuild even when the tag exists")
-    args = parser.parse_args(argv)
-
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    try:
-        tag = build_image(args.release, tag=args.tag, cache=args.cache, progress=progress,
-                          force=args.force)  # fmt: skip
-    except (ImageBuildError, provisioning.ProvisioningError) as exc:
-        print(f"openclaw-conformance image build: {exc}", file=sys.stderr)
-        return 1
-    print(tag)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

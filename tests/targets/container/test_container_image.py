@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conformance.commands.main import main as cli
 from conformance.targets import image as images
 
 
@@ -52,7 +53,7 @@ def test_image_node_runs(image_tag: str, docker_client: Any) -> None:
 def test_cli_build_prints_the_tag(
     image_tag: str, container_version: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert images.main(["build", f"openclaw@{container_version}"]) == 0
+    assert cli(["image", "build", f"openclaw@{container_version}"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == image_tag
     assert "already built" in err
@@ -62,4 +63,4 @@ def test_build_without_docker_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(images, "docker_unavailable_reason", lambda: "no Docker daemon here")
     with pytest.raises(images.ImageBuildError, match="no Docker daemon here"):
         images.build_image("2026.9.6", progress=lambda _line: None)
-    assert images.main(["build", "openclaw@2026.9.6"]) == 1
+    assert cli(["image", "build", "openclaw@2026.9.6"]) == 1
