@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.commands.suite import run_suite
+from conformance.judge.compare import Behaviour, observed_behaviour, same_behaviour
 from conformance.targets import npmcache as provisioning
 from conformance.versions import Version, VersionError, is_exact
 
@@ -63,19 +64,13 @@ class Probe:
     seconds: float
 
     @property
-    def state(self) -> tuple:
-        """What must stay equal for two releases to behave alike on this case."""
-        o = self.observed or {}
-        err = o.get("error") or {}
-        return (
-            self.outcome,
-            o.get("accepted"),
-            tuple(o.get("scopes") or ()),
-            err.get("code"),
-            err.get("details_code"),
-            o.get("close_code"),
-            o.get("exit_code"),
-        )
+    def behaviour(self) -> Behaviour | None:
+        return observed_behaviour(self.observed)
+
+    def behaves_like(self, other: Probe) -> bool:
+        """What must stay equal for two releases to behave alike on this case: the outcome and
+        the observed behaviour (conformance.judge.compare)."""
+        return self.outcome == other.outcome and same_behaviour(self.behaviour, other.behaviour)
 
     def describe(self) -> str:
         o = self.observed or {}
@@ -129,14 +124,14 @@ def bisect(
             return p
 
         first, last = run(good), run(bad)
-        if first.state == last.state:
+        if first.behaves_like(last):
             raise BisectError(f"{case_id} behaves the same on {good} and {bad}: {first.describe()}")
         lo, hi = 0, len(candidates) - 1
         at = {0: first, hi: last}
         while hi - lo > 1:
             mid = (lo + hi) // 2
             at[mid] = run(candidates[mid])
-            if at[mid].state == first.state:
+            if at[mid].behaves_like(first):
                 lo = mid
             else:
                 hi = mid

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from conformance.judge.compare import all_same, observed_behaviour
 from conformance.protocol.scopes import implied
 
 RUN_SCHEMA = "openclaw-conformance/report/v1"
@@ -729,26 +730,6 @@ def _run_row(c: dict[str, Any]) -> str:
 # the compatibility matrix
 
 
-def _signature(result: dict[str, Any] | None) -> tuple | None:
-    """What two targets must agree on for a case that ran on both: accepted, scopes, error
-    code/details code, HTTP refusal (handshake); exit code (CLI). Messages are left out: they
-    are free text and change wording between releases without changing behaviour."""
-    if not result or result.get("observed") is None:
-        return None
-    obs = result["observed"]
-    if "exit_code" in obs:
-        return ("cli", obs.get("exit_code"))
-    err = obs.get("error") or {}
-    scopes = obs.get("scopes")
-    return (
-        obs.get("accepted"),
-        tuple(sorted(scopes)) if scopes is not None else None,
-        err.get("code"),
-        err.get("details_code"),
-        obs.get("http_status"),
-    )
-
-
 def row_differs(results: dict[str, dict[str, Any] | None]) -> bool:
     """True when the targets that ran the case disagree on the outcome or on the observed
     behaviour. A target without the case (null) or that skipped it does not count: a filtered
@@ -756,8 +737,8 @@ def row_differs(results: dict[str, dict[str, Any] | None]) -> bool:
     present = [r for r in results.values() if r is not None and r.get("outcome") != "skipped"]
     if len({r.get("outcome") for r in present}) > 1:
         return True
-    sigs = {s for s in (_signature(r) for r in present) if s is not None}
-    return len(sigs) > 1
+    observed = (observed_behaviour(r.get("observed")) for r in present)
+    return not all_same(b for b in observed if b is not None)
 
 
 def matrix_from_reports(
