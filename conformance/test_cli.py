@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.cases.model import CliCase
-from conformance.plugin.hooks import ConformanceSession, run_cli_case
+from conformance.plugin.execution import run_cli_case
+from conformance.plugin.session import ConformanceSession
 
 
 def test_cli(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.cases.model import Case
-from conformance.plugin.hooks import ConformanceSession, run_conformance_case
+from conformance.plugin.execution import run_conformance_case
+from conformance.plugin.session import ConformanceSession
 
 
 def test_handshake(

@@ -1,0 +1,186 @@
+"""The bodies of the generated tests: run one case against the target, record what was
+observed for the report, and fail with the rendered difference when the gateway departs from
+the case."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance.cases.model import Case, CliCase, Severity
+from conformance.cases.needs import Need
+from conformance.judge.compare import differences
+from conformance.judge.runner import PreconditionError, run_case_sync
+from conformance.judge.verdict import judge, render_failure
+from conformance.plugin.session import ConformanceSession
+from conformance.targets.base import CaseNotApplicable, Target, TargetUnavailable
+from conformance.versions import Version
+
+CLI_TIMEOUT_S = 90.0
+LOG_TAIL_LINES = 20
+# The user property that carries a case's record (observed, message, need, target) from the
+# test to the reporter, also across xdist; JUnit writes it as a property of the test case.
+RECORD_PROPERTY = "conformance"
+
+
+class CaseMismatch(AssertionError):
+    """The gateway did not behave as the case says: a failure (or, baselined, an xfail)."""
+
+
+def _record(
+    item: pytest.Item,
+    observed: dict | None,
+    message: str,
+    target: Target,
+    differential: dict[str, Any] | None = None,
+    need: Any = None,
+) -> None:
+    data: dict[str, Any] = {
+        "observed": observed,
+        "message": message,
+        "need": getattr(need, "value", need),
+        # Travels with the report to the xdist controller, which has no target of its own.
+        "target": {
+            "kind": target.kind,
+            "name": target.name,
+            "version": target.version,
+            "protocol": target.protocol,
+        },
+    }
+    if differential is not None:
+        data["differential"] = differential
+    item.user_properties.append((RECORD_PROPERTY, json.dumps(data)))
+
+
+def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.Item) -> None:
+    """The body of every generated conformance test."""
+    target = session.get_target()
+    try:
+        target.check_case(case)
+        _check_version_window(case, target)
+        endpoint = target.endpoint(case.gateway)
+        obs = run_case_sync(case, endpoint)
+    except CaseNotApplicable as exc:
+        reason = str(exc)
+        if case.connection.via == "remote" and session.gateways.netns_error:
+            reason = f"{reason}: {session.gateways.netns_error}"
+        _record(item, None, f"skipped: {reason}", target, need=exc.need or _need_of(reason))
+        pytest.skip(reason)
+    except TargetUnavailable as exc:
+        session.target_unusable(f"conformance target unavailable: {exc}")
+    except PreconditionError as exc:
+        # Silent local pairing and its device token are themselves contract (section 5, B1), so
+        # a gateway that refuses them departs from it: a failure, which a baseline may expect.
+        _record(item, None, f"precondition failed: {exc}", target)
+        tail = endpoint.log_tail(LOG_TAIL_LINES)
+        raise CaseMismatch(
+            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{tail}"
+        ) from None
+    if obs.outcome.protocol and target.protocol is None:
+        target.protocol = obs.outcome.protocol
+    error = obs.outcome.error
+    request_id = error.details.get("requestId") if error else None
+    target.note(case, obs.device_id, request_id if isinstance(request_id, str) else None)
+    differential = None
+    if session.settings.differential_profile:
+        ref_obs, why = session.reference_observation(case)
+        differential = (
+            {"reference": None, "differs": [], "note": why}
+            if ref_obs is None
+            else {"reference": ref_obs.as_dict(), "differs": differences(ref_obs, obs)}
+        )
+    verdict = judge(case, obs)
+    observed = obs.as_dict()
+    if verdict.error:
+        message = verdict.error
+    elif verdict.passed:
+        message = ""
+    elif case.severity is Severity.INFO:
+        # Open upstream questions: recorded for the report, never failing.
+        message = f"info: {verdict.headline}"
+    else:
+        message = verdict.headline
+    _record(item, observed, message, target, differential)
+    if verdict.error:
+        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+    if message and not verdict.passed and case.severity is not Severity.INFO:
+        raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+
+
+def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) -> None:
+    """The body of every generated CLI test: the release's own command, judged by its output."""
+    target = session.get_target()
+    try:
+        endpoint = target.endpoint(case.gateway)
+        values = {
+            "token": endpoint.token or "",
+            "password": endpoint.password or "",
+            "port": str(endpoint.loopback.port if endpoint.loopback else ""),
+        }
+        args = [part.format(**values) for part in case.command]
+        run = target.run_cli(case.gateway, args, CLI_TIMEOUT_S)
+    except CaseNotApplicable as exc:
+        _record(item, None, f"skipped: {exc}", target, need=exc.need or Need.CLI)
+        pytest.skip(str(exc))
+    except TargetUnavailable as exc:
+        session.target_unusable(f"conformance target unavailable: {exc}")
+    # Secrets never reach reports or logs.
+    shown = " ".join(case.command)
+    output = run.output
+    for secret in (endpoint.token, endpoint.password):
+        if secret:
+            output = output.replace(secret, "***")
+    problems = []
+    if run.exit_code is None:
+        problems.append(f"`openclaw {shown}` did not finish within {CLI_TIMEOUT_S:g}s")
+    elif case.exit_code is not None and run.exit_code != case.exit_code:
+        problems.append(f"exit code {run.exit_code} != expected {case.exit_code}")
+    lowered = output.lower()
+    for text in case.output_excludes:
+        if text.lower() in lowered:
+            line = next(ln for ln in output.splitlines() if text.lower() in ln.lower())
+            problems.append(f"output reports {text!r}: {line.strip()[:160]}")
+    observed = {
+        "exit_code": run.exit_code,
+        "seconds": round(run.seconds, 2),
+        "output_tail": output.splitlines()[-15:],
+    }
+    message = "; ".join(problems)
+    _record(item, observed, message, target)
+    if problems:
+        tail = "\n".join("  " + ln for ln in output.rstrip().splitlines()[-25:])
+        raise CaseMismatch(
+            f"{case.id}: {message}\n`openclaw {shown}` output (tail):\n{tail}\n"
+            f"refs: {', '.join(case.refs)}"
+        )
+
+
+def _check_version_window(case: Case, target: Target) -> None:
+    reported = Version.leading(target.version)
+    if reported is None:
+        return
+    version = reported.release
+    since = Version.parse(case.since).release if case.since else None
+    until = Version.parse(case.until).release if case.until else None
+    if since and version < since:
+        raise CaseNotApplicable(
+            f"applies since {case.since}; target is {target.version}", need=Need.VERSION
+        )
+    if until and version >= until:
+        raise CaseNotApplicable(
+            f"applies until {case.until}; target is {target.version}", need=Need.VERSION
+        )
+
+
+def _need_of(reason: str) -> Need:
+    """The coverage category of a skip raised without one (a target's own reasons)."""
+    lowered = reason.lower()
+    if "remote" in lowered or "namespace" in lowered:
+        return Need.REMOTE
+    if "handshake timeout" in lowered:
+        return Need.HANDSHAKE_TIMEOUT
+    if "auth mode none" in lowered or "auth none" in lowered:
+        return Need.AUTH_NONE
+    return Need.OTHER

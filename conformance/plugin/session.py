@@ -1,0 +1,256 @@
+"""`ConformanceSession`: the per-process state of a run, in four parts with one owner each.
+
+- `Settings` (options.py): what the run was asked to do; frozen at configure time.
+- `Matrix`: the loaded YAML (cases, CLI cases, baselines); loaded once, by `load_matrix()`,
+  from the hook that first needs it, so runs that collect no conformance test never read it.
+- `Gateways`: the processes and namespace this run started, and why the target is unusable if
+  it is; started lazily by `get_target()`, stopped by `close()`.
+- `Results`: what the run found, for the reporter: the report being filled and summary notes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+from conformance.cases.baselines import Baseline, BaselineEntry, load_baseline
+from conformance.cases.loader import (
+    CaseFileError,
+    load_cases,
+    load_cli_cases,
+    packaged_case_paths,
+    packaged_cli_case_paths,
+    packaged_paths,
+)
+from conformance.cases.model import Case, CliCase, Severity
+from conformance.judge.runner import Observation, PreconditionError, run_case_sync
+from conformance.plugin.exitcodes import EXIT_TARGET_UNUSABLE
+from conformance.plugin.options import Settings
+from conformance.reports.data import RunReport
+from conformance.targets.base import (
+    CaseNotApplicable,
+    Target,
+    TargetUnavailable,
+    TargetUsageError,
+)
+from conformance.targets.netns import Netns, NetnsUnavailable
+from conformance.targets.spec import make_target
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The cases this run may collect and the known failures among them."""
+
+    cases: tuple[Case, ...]
+    cli_cases: tuple[CliCase, ...]
+    by_id: Mapping[str, Case | CliCase]
+    baselines: tuple[Baseline, ...]
+
+    def known_failure(self, case_id: str) -> BaselineEntry | None:
+        for baseline in self.baselines:
+            if case_id in baseline.entries:
+                return baseline.entries[case_id]
+        return None
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why the target cannot be used: every later case stops with the same message."""
+
+    message: str
+    code: int
+
+
+@dataclass
+class Gateways:
+    """What this process started and must stop: the target under test, the reference of a
+    differential run, the network namespace of the remote cases."""
+
+    target: Target | None = None
+    reference: Target | None = None
+    netns: Netns | None = None
+    netns_error: str | None = None  # why there is no namespace (the remote cases skip)
+    unusable: Unusable | None = None
+
+
+@dataclass
+class Results:
+    """What the run found: filled by the cases' reports, written by the reporter."""
+
+    report: RunReport
+    baseline_notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    # pytest's public record_testsuite_property, handed over by the session fixture (a no-op
+    # without --junitxml); None until a conformance test ran in this process.
+    record_suite_property: Callable[[str, object], None] | None = None
+
+
+class ConformanceSession:
+    """Per-process state: the settings, the matrix, the lazily started target, the results."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.settings = Settings.from_config(config)
+        request = self.settings.request
+        self.matrix: Matrix | None = None
+        self.gateways = Gateways()
+        self.results = Results(
+            RunReport(target_kind="?", target_name=request.url or request.image or request.gateway)
+        )
+        # pytest_unconfigure normally stops everything; this also covers an interpreter that
+        # exits through a path that skips it.
+        atexit.register(self.close)
+
+    # -- the matrix
+
+    def load_matrix(self) -> Matrix:
+        """The cases, CLI cases and baselines, read on the first call (later calls return the
+        same Matrix). Also registers the cases' markers and sizes the report; a bad case or
+        baseline file stops the run with a one-line usage error."""
+        if self.matrix is not None:
+            return self.matrix
+        paths = [self._baseline_path(v) for v in self.settings.baselines]
+        try:
+            cases = load_cases([*packaged_case_paths(), *self.settings.extra_case_paths])
+            cli_cases = load_cli_cases(packaged_cli_case_paths())
+            by_id: dict[str, Case | CliCase] = {c.id: c for c in cases}
+            by_id.update({c.id: c for c in cli_cases})
+            baselines = [load_baseline(p, by_id) for p in paths if p is not None]
+            info = [
+                e
+                for b in baselines
+                for e in b.entries.values()
+                if by_id[e.id].severity is Severity.INFO
+            ]
+            if info:
+                raise CaseFileError(
+                    f"{info[0].source}: {info[0].id!r} is an info case, which never fails: a "
+                    "strict-xfail baseline entry would only ever report it as stale"
+                )
+        except CaseFileError as exc:
+            # A clean one-line stop: the message already names file, line and problem.
+            pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+        self.matrix = Matrix(tuple(cases), tuple(cli_cases), by_id, tuple(baselines))
+        self.results.report.matrix_size = len(cases)
+        for marker in sorted({m for case in cases for m in case.markers}):
+            self.config.addinivalue_line("markers", f"{marker}: conformance case axis or severity")
+        return self.matrix
+
+    def _baseline_path(self, value: str) -> Path | None:
+        """`auto`: the packaged baseline named after the release under test
+        (`openclaw@2026.3.13.yaml`, `reference@2026.3.13.yaml`); for an image, after the
+        release its tag names (`...:2026.9.6` -> `openclaw@2026.9.6`); for a URL, after the
+        version the gateway reported in the preflight (None, with a note, when none is
+        packaged for it: a release with no known departure)."""
+        if value != "auto":
+            return Path(value)
+        request = self.settings.request
+        name = request.gateway
+        if request.image:
+            tag = request.image.rsplit(":", 1)[-1] if ":" in request.image else ""
+            name = f"openclaw@{tag}"
+        if request.url:
+            version = self.get_target().version
+            name = f"openclaw@{version}"
+        packaged = {p.stem: p for p in packaged_paths("conformance_cases.baselines")}
+        path = packaged.get(name)
+        notes = self.results.baseline_notes
+        if path is None and request.url:
+            notes.append(
+                f"baseline: --baseline auto found no packaged baseline for {name}; none applied"
+            )
+            return None
+        if path is None:
+            raise pytest.UsageError(
+                f"conformance: --baseline auto: no packaged baseline for {name!r} (packaged: "
+                + ", ".join(sorted(packaged))
+                + ")"
+            )
+        notes.append(f"baseline: {name} ({len(path.read_text().splitlines())} lines)")
+        return path
+
+    # -- the gateways
+
+    def progress(self, message: str) -> None:
+        """A line for the person watching, written now: through the terminal reporter with
+        output capture suspended, so it is not held back as a test's captured stdout."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or hasattr(self.config, "workerinput"):
+            return
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        suspended = capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+        with suspended:
+            reporter.ensure_newline()
+            reporter.write_line(f"[conformance] {message}")
+            reporter.flush()
+
+    def target_unusable(self, message: str, code: int = EXIT_TARGET_UNUSABLE) -> NoReturn:
+        """Stop the run: the target cannot be used (and later calls stop the same way)."""
+        self.gateways.unusable = Unusable(message, code)
+        self._exit_unusable()
+
+    def _exit_unusable(self) -> NoReturn:
+        unusable = self.gateways.unusable
+        pytest.exit(
+            unusable.message if unusable else "conformance target unusable",
+            returncode=unusable.code if unusable else EXIT_TARGET_UNUSABLE,
+        )
+
+    def get_target(self) -> Target:
+        """The target under test, started and prepared on the first call."""
+        gateways = self.gateways
+        if gateways.unusable:
+            self._exit_unusable()
+        if gateways.target is None:
+            request = self.settings.request
+            try:
+                needs_netns = request.url is None and request.image is None
+                if needs_netns or self.settings.differential_profile:
+                    try:
+                        gateways.netns = Netns.create()
+                    except NetnsUnavailable as exc:
+                        gateways.netns_error = str(exc)
+                gateways.target = make_target(request, netns=gateways.netns, progress=self.progress)
+                gateways.target.prepare()
+            except TargetUsageError as exc:
+                self.target_unusable(f"conformance: {exc}", pytest.ExitCode.USAGE_ERROR)
+            except TargetUnavailable as exc:
+                self.target_unusable(f"conformance target unavailable: {exc}")
+            self.results.report.target_kind = gateways.target.kind
+            self.results.report.target_name = gateways.target.name
+            self.results.report.target_version = gateways.target.version
+        return gateways.target
+
+    def reference_observation(self, case: Case) -> tuple[Observation | None, str]:
+        """The differential run: the reference's observation of this case, or why there is none."""
+        gateways = self.gateways
+        if gateways.reference is None:
+            from conformance.targets.reference import ReferenceTarget, profile_for
+
+            profile = self.settings.differential_profile or "current"
+            if profile == "auto":
+                profile = profile_for(gateways.target.version if gateways.target else None)
+            gateways.reference = ReferenceTarget(
+                profile, netns=gateways.netns, progress=self.progress
+            )
+        try:
+            return run_case_sync(case, gateways.reference.endpoint(case.gateway)), ""
+        except (CaseNotApplicable, PreconditionError) as exc:
+            return None, str(exc)
+
+    def close(self) -> None:
+        gateways = self.gateways
+        targets, netns = (gateways.target, gateways.reference), gateways.netns
+        gateways.target = gateways.reference = gateways.netns = None
+        for target in targets:
+            if target is not None:
+                target.close()
+        if netns is not None:
+            netns.close()
