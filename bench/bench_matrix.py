@@ -32,8 +32,10 @@ def main() -> None:
     load_s = (time.perf_counter() - t0) / args.repeat
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"loader: {len(cases)} cases in {load_s * 1000:.1f} ms "
-          f"({len(cases) / load_s:.0f} cases/s), peak {peak / 1e6:.1f} MB")
+    print(
+        f"loader: {len(cases)} cases in {load_s * 1000:.1f} ms "
+        f"({len(cases) / load_s:.0f} cases/s), peak {peak / 1e6:.1f} MB"
+    )
 
     try:
         netns = Netns.create(tag="bench")
@@ -47,8 +49,10 @@ def main() -> None:
             target.endpoint(case.gateway)
         start_s = time.perf_counter() - t0
         starts = list(target.start_times.values())
-        print(f"gateways: {len(starts)} configs started in {start_s:.2f} s "
-              f"(median {statistics.median(starts):.2f} s each)")
+        print(
+            f"gateways: {len(starts)} configs started in {start_s:.2f} s "
+            f"(median {statistics.median(starts):.2f} s each)"
+        )
         for round_no in range(1, args.repeat + 1):
             latencies = []
             t0 = time.perf_counter()
@@ -62,9 +66,11 @@ def main() -> None:
             wall = time.perf_counter() - t0
             latencies.sort()
             p95 = latencies[int(len(latencies) * 0.95) - 1]
-            print(f"round {round_no}: {len(latencies)} cases in {wall:.2f} s; per case median "
-                  f"{statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-                  f"max {latencies[-1] * 1000:.1f} ms")
+            print(
+                f"round {round_no}: {len(latencies)} cases in {wall:.2f} s; per case median "
+                f"{statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+                f"max {latencies[-1] * 1000:.1f} ms"
+            )
     finally:
         target.close()
         if netns is not None:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from conformance.cases.model import Case
 
 
-
 class TargetUnavailable(Exception):
     """The target cannot be reached or started at all: fail the session once, not each case."""
 

@@ -36,7 +36,6 @@ async def cleanup_pairings(
         # 2026.3.13 clears a device-less CLI's scopes: the janitor then needs a device of its
         # own, which a local gateway pairs silently; it removes itself last.
 
-
         ident = DeviceIdentity.generate()
         janitor_id = ident.device_id
         build = replace(plan, identity=ident).frame

@@ -201,7 +201,6 @@ async def read_config_with_device(
     silently (2026.3.13 clears a device-less CLI's scopes, so only a device can read the config
     there). Returns the config, why there is none, and the device id to remove afterwards."""
 
-
     ident = DeviceIdentity.generate()
     plan = ConnectPlan(
         client_version="conformance-preflight",
