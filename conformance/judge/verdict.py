@@ -1,25 +1,86 @@
-"""Judging an observation against a case's expectation, and saying why in a short exact diff."""
+"""Judging an observation against a case's expectation, and saying why in a short exact diff.
+
+Every way an observation departs from its case is one `Problem`: which observed field, the rule
+it broke, the expected and observed values, and the line of text the message is made of. The
+report stores them per case (`problems`), so its renderings display the verdict instead of
+judging again.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from conformance.cases.model import Case, Expectation
+from conformance.cases.model import Case, CliCase, Expectation
 from conformance.judge.runner import Observation
 from conformance.protocol.scopes import PROBED, implied
+
+
+class Rule(enum.Enum):
+    """What an observed value had to satisfy."""
+
+    EQUAL = "equal"  # equal the expected value
+    PRESENT = "present"  # be there at all (expected is what was wanted)
+    CONTAINS = "contains"  # a text containing the expected text
+    EXCLUDES = "excludes"  # an output not containing the expected text
+    CONSISTENT = "consistent"  # agree with another observed value (reported vs enforced)
+    ANSWERED = "answered"  # a request (a probe, the handshake itself) got an answer
+    FINISHED = "finished"  # the CLI command finished within its timeout
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One departure from the expectation. `field` names the value in the report's `observed`
+    dict it is about (`accepted`, `scopes`, `reported_scopes`, `device_token`, `auth_method`,
+    `http_status`, `response`, `error.code`, `error.details_code`, `error.message`,
+    `error.details.<key>`, `close_code`, `probes`, `transport_error`; CLI: `exit_code`,
+    `output`); `expected`/`observed` are JSON values (scope sets as sorted tuples)."""
+
+    field: str
+    rule: Rule
+    expected: Any
+    observed: Any
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "rule": self.rule.value,
+            "expected": _json(self.expected),
+            "observed": _json(self.observed),
+            "text": self.text,
+        }
+
+
+def _json(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _scopes(scopes: Iterable[str] | None) -> tuple[str, ...] | None:
+    return tuple(sorted(scopes)) if scopes is not None else None
 
 
 @dataclass(frozen=True)
 class Verdict:
     passed: bool
-    problems: tuple[str, ...]  # one line each: what differs
+    problems: tuple[Problem, ...]  # what differs, in the order found
     error: str | None = None  # the harness could not judge (transport trouble)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(p.text for p in self.problems)
 
     @property
     def headline(self) -> str:
         if self.error:
             return self.error
-        return "; ".join(self.problems) if self.problems else "as expected"
+        return "; ".join(self.lines) if self.problems else "as expected"
+
+    def problems_dicts(self) -> list[dict[str, Any]]:
+        """The problems as the report stores them."""
+        return [p.as_dict() for p in self.problems]
 
 
 def _fmt(scopes: frozenset[str] | None) -> str:
@@ -36,8 +97,10 @@ def judge(case: Case, obs: Observation) -> Verdict:
     exp = case.expect
     out = obs.outcome
     if out.transport_error and not (exp.accepted is False and not exp.response):
-        return Verdict(False, (), error=f"could not judge: {out.transport_error}")
-    problems: list[str] = []
+        error = f"could not judge: {out.transport_error}"
+        problem = Problem("transport_error", Rule.ANSWERED, None, out.transport_error, error)
+        return Verdict(False, (problem,), error=error)
+    problems: list[Problem] = []
     if exp.accepted:
         _judge_accepted(exp, obs, problems)
     else:
@@ -45,10 +108,14 @@ def judge(case: Case, obs: Observation) -> Verdict:
     return Verdict(not problems, tuple(problems))
 
 
-def _judge_accepted(exp: Expectation, obs: Observation, problems: list[str]) -> None:
+def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem]) -> None:
     out = obs.outcome
     if not out.accepted:
-        problems.append(f"expected accepted, observed {out.summary()}")
+        problems.append(
+            Problem(
+                "accepted", Rule.EQUAL, True, False, f"expected accepted, observed {out.summary()}"
+            )
+        )
         return
     assert exp.scopes is not None
     reported = obs.reported_scopes
@@ -57,68 +124,225 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[str]) -> 
     reports_effective = (out.protocol or 0) >= 4
     if reports_effective:
         if reported is None:
-            problems.append("hello-ok.auth.scopes missing (protocol 4 always reports them)")
+            problems.append(
+                Problem(
+                    "reported_scopes",
+                    Rule.PRESENT,
+                    _scopes(exp.scopes),
+                    None,
+                    "hello-ok.auth.scopes missing (protocol 4 always reports them)",
+                )
+            )
         elif reported != exp.scopes:
-            problems.append(f"reported scopes {_fmt(reported)} != expected {_fmt(exp.scopes)}")
+            problems.append(
+                Problem(
+                    "reported_scopes",
+                    Rule.EQUAL,
+                    _scopes(exp.scopes),
+                    _scopes(reported),
+                    f"reported scopes {_fmt(reported)} != expected {_fmt(exp.scopes)}",
+                )
+            )
     enforced = obs.enforced_scopes
     if enforced is not None:
         unknown = [p for p in obs.probes.values() if p.allowed is None]
         if unknown:
-            problems.append("probe failed: " + unknown[0].describe())
+            what = unknown[0].describe()
+            problems.append(Problem("probes", Rule.ANSWERED, None, what, "probe failed: " + what))
         want = implied(exp.scopes)
         if enforced != want:
-            problems.append(f"enforced scopes {_fmt(enforced)} != expected {_fmt(want)}")
+            problems.append(
+                Problem(
+                    "scopes",
+                    Rule.EQUAL,
+                    _scopes(want),
+                    _scopes(enforced),
+                    f"enforced scopes {_fmt(enforced)} != expected {_fmt(want)}",
+                )
+            )
         if reports_effective and reported is not None and implied(reported) != enforced:
-            problems.append(f"gateway reports {_fmt(reported)} but enforces {_fmt(enforced)}")
+            problems.append(
+                Problem(
+                    "reported_scopes",
+                    Rule.CONSISTENT,
+                    _scopes(enforced),
+                    _scopes(reported),
+                    f"gateway reports {_fmt(reported)} but enforces {_fmt(enforced)}",
+                )
+            )
     if exp.device_token is not None and obs.device_token_issued != exp.device_token:
         problems.append(
-            f"device token {'issued' if obs.device_token_issued else 'not issued'}, expected "
-            f"{'one' if exp.device_token else 'none'}"
+            Problem(
+                "device_token",
+                Rule.EQUAL,
+                exp.device_token,
+                obs.device_token_issued,
+                f"device token {'issued' if obs.device_token_issued else 'not issued'}, "
+                f"expected {'one' if exp.device_token else 'none'}",
+            )
         )
     if exp.auth_method is not None and reports_effective and obs.auth_method != exp.auth_method:
-        problems.append(f"auth method {obs.auth_method!r} != expected {exp.auth_method!r}")
+        problems.append(
+            Problem(
+                "auth_method",
+                Rule.EQUAL,
+                exp.auth_method,
+                obs.auth_method,
+                f"auth method {obs.auth_method!r} != expected {exp.auth_method!r}",
+            )
+        )
 
 
-def _judge_rejected(exp: Expectation, obs: Observation, problems: list[str]) -> None:
+def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem]) -> None:
     out = obs.outcome
     if out.accepted:
         granted = obs.enforced_scopes
-        problems.append(
-            "expected rejection, observed accepted"
-            + (f" with scopes {_fmt(granted)}" if granted is not None else "")
+        text = "expected rejection, observed accepted" + (
+            f" with scopes {_fmt(granted)}" if granted is not None else ""
         )
+        problems.append(Problem("accepted", Rule.EQUAL, False, True, text))
         return
     if exp.http_status is not None:
         if out.http_status != exp.http_status:
             problems.append(
-                f"expected HTTP {exp.http_status} at the upgrade, observed {out.summary()}"
+                Problem(
+                    "http_status",
+                    Rule.EQUAL,
+                    exp.http_status,
+                    out.http_status,
+                    f"expected HTTP {exp.http_status} at the upgrade, observed {out.summary()}",
+                )
             )
         return
     if out.http_status is not None:
-        problems.append(f"upgrade refused with HTTP {out.http_status}, expected a WebSocket answer")
+        problems.append(
+            Problem(
+                "http_status",
+                Rule.EQUAL,
+                None,
+                out.http_status,
+                f"upgrade refused with HTTP {out.http_status}, expected a WebSocket answer",
+            )
+        )
         return
     if not exp.response:
         if out.response:
-            problems.append(f"expected no response, observed {out.summary()}")
+            problems.append(
+                Problem(
+                    "response",
+                    Rule.EQUAL,
+                    False,
+                    True,
+                    f"expected no response, observed {out.summary()}",
+                )
+            )
     else:
         err = out.error
         if err is None:
-            problems.append(f"expected error {exp.error}, observed {out.summary()}")
+            problems.append(
+                Problem(
+                    "error.code",
+                    Rule.PRESENT,
+                    exp.error,
+                    None,
+                    f"expected error {exp.error}, observed {out.summary()}",
+                )
+            )
         else:
             if err.code != exp.error:
-                problems.append(f"error.code {err.code} != expected {exp.error}")
+                problems.append(
+                    Problem(
+                        "error.code",
+                        Rule.EQUAL,
+                        exp.error,
+                        err.code,
+                        f"error.code {err.code} != expected {exp.error}",
+                    )
+                )
             if exp.details_code_given and err.details_code != exp.details_code:
                 problems.append(
-                    f"error.details.code {err.details_code} != expected {exp.details_code}"
+                    Problem(
+                        "error.details_code",
+                        Rule.EQUAL,
+                        exp.details_code,
+                        err.details_code,
+                        f"error.details.code {err.details_code} != expected {exp.details_code}",
+                    )
                 )
             if exp.message is not None and exp.message not in err.message:
-                problems.append(f"error.message {err.message!r} lacks {exp.message!r}")
+                problems.append(
+                    Problem(
+                        "error.message",
+                        Rule.CONTAINS,
+                        exp.message,
+                        err.message,
+                        f"error.message {err.message!r} lacks {exp.message!r}",
+                    )
+                )
             for key, want in exp.details:
                 got = err.details.get(key, "<absent>")
                 if got != want:
-                    problems.append(f"error.details.{key} {got!r} != expected {want!r}")
+                    problems.append(
+                        Problem(
+                            f"error.details.{key}",
+                            Rule.EQUAL,
+                            want,
+                            err.details.get(key),
+                            f"error.details.{key} {got!r} != expected {want!r}",
+                        )
+                    )
     if exp.close is not None and out.close_code != exp.close:
-        problems.append(f"close code {out.close_code} != expected {exp.close}")
+        problems.append(
+            Problem(
+                "close_code",
+                Rule.EQUAL,
+                exp.close,
+                out.close_code,
+                f"close code {out.close_code} != expected {exp.close}",
+            )
+        )
+
+
+def judge_cli(case: CliCase, exit_code: int | None, output: str, timeout_s: float) -> Verdict:
+    """A CLI case: the release's own command judged by its exit code and output (`output` with
+    secrets already masked, as it is reported)."""
+    problems: list[Problem] = []
+    if exit_code is None:
+        shown = " ".join(case.command)
+        problems.append(
+            Problem(
+                "exit_code",
+                Rule.FINISHED,
+                case.exit_code,
+                None,
+                f"`openclaw {shown}` did not finish within {timeout_s:g}s",
+            )
+        )
+    elif case.exit_code is not None and exit_code != case.exit_code:
+        problems.append(
+            Problem(
+                "exit_code",
+                Rule.EQUAL,
+                case.exit_code,
+                exit_code,
+                f"exit code {exit_code} != expected {case.exit_code}",
+            )
+        )
+    lowered = output.lower()
+    for text in case.output_excludes:
+        if text.lower() in lowered:
+            line = next(ln for ln in output.splitlines() if text.lower() in ln.lower())
+            shown_line = line.strip()[:160]
+            problems.append(
+                Problem(
+                    "output",
+                    Rule.EXCLUDES,
+                    text,
+                    shown_line,
+                    f"output reports {text!r}: {shown_line}",
+                )
+            )
+    return Verdict(not problems, tuple(problems))
 
 
 def render_failure(case: Case, obs: Observation, verdict: Verdict, log_tail: str = "") -> str:
@@ -163,4 +387,13 @@ def render_failure(case: Case, obs: Observation, verdict: Verdict, log_tail: str
     return "\n".join(lines)
 
 
-__all__ = ["PROBED", "Verdict", "judge", "render_failure", "scope_diff"]
+__all__ = [
+    "PROBED",
+    "Problem",
+    "Rule",
+    "Verdict",
+    "judge",
+    "judge_cli",
+    "render_failure",
+    "scope_diff",
+]

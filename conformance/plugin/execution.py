@@ -13,7 +13,7 @@ from conformance.cases.model import Case, CliCase, Severity
 from conformance.cases.needs import Need
 from conformance.judge.compare import differences
 from conformance.judge.runner import PreconditionError, run_case_sync
-from conformance.judge.verdict import judge, render_failure
+from conformance.judge.verdict import judge, judge_cli, render_failure
 from conformance.plugin.session import ConformanceSession
 from conformance.targets.base import CaseNotApplicable, Target, TargetUnavailable
 from conformance.versions import Version
@@ -36,10 +36,12 @@ def _record(
     target: Target,
     differential: dict[str, Any] | None = None,
     need: Any = None,
+    problems: list[dict[str, Any]] | None = None,
 ) -> None:
     data: dict[str, Any] = {
         "observed": observed,
         "message": message,
+        "problems": problems,
         "need": getattr(need, "value", need),
         # Travels with the report to the xdist controller, which has no target of its own.
         "target": {
@@ -102,7 +104,7 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         message = f"info: {verdict.headline}"
     else:
         message = verdict.headline
-    _record(item, observed, message, target, differential)
+    _record(item, observed, message, target, differential, problems=verdict.problems_dicts())
     if verdict.error:
         raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
     if message and not verdict.passed and case.severity is not Severity.INFO:
@@ -132,23 +134,15 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
     for secret in (endpoint.token, endpoint.password):
         if secret:
             output = output.replace(secret, "***")
-    problems = []
-    if run.exit_code is None:
-        problems.append(f"`openclaw {shown}` did not finish within {CLI_TIMEOUT_S:g}s")
-    elif case.exit_code is not None and run.exit_code != case.exit_code:
-        problems.append(f"exit code {run.exit_code} != expected {case.exit_code}")
-    lowered = output.lower()
-    for text in case.output_excludes:
-        if text.lower() in lowered:
-            line = next(ln for ln in output.splitlines() if text.lower() in ln.lower())
-            problems.append(f"output reports {text!r}: {line.strip()[:160]}")
+    verdict = judge_cli(case, run.exit_code, output, CLI_TIMEOUT_S)
+    problems = verdict.lines
     observed = {
         "exit_code": run.exit_code,
         "seconds": round(run.seconds, 2),
         "output_tail": output.splitlines()[-15:],
     }
     message = "; ".join(problems)
-    _record(item, observed, message, target)
+    _record(item, observed, message, target, problems=verdict.problems_dicts())
     if problems:
         tail = "\n".join("  " + ln for ln in output.rstrip().splitlines()[-25:])
         raise CaseMismatch(

@@ -127,6 +127,7 @@ class ConformanceReporter:
             duration_s=report.duration,
             differential=data.get("differential"),
             need=data.get("need") if outcome == "skipped" else None,
+            problems=data.get("problems"),
         )
 
     @pytest.hookimpl(tryfirst=True)

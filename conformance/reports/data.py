@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance.cases.model import Case, CliCase
-
-SCHEMA = "openclaw-conformance/report/v1"
-OUTCOMES = ("passed", "failed", "xfailed", "xpassed", "skipped", "error")
+from conformance.reports import html, markdown
+from conformance.reports.layout import coverage_text
+from conformance.reports.schema import DIFFERENTIAL_SCHEMA, RUN_SCHEMA
 
 
 @dataclass
@@ -22,6 +22,8 @@ class CaseRecord:
     duration_s: float = 0.0
     differential: dict[str, Any] | None = None  # kept out of the v1 report; see write()
     need: str | None = None  # for a skipped case: what would let it run (a Need's value)
+    # The verdict's problems (conformance.judge.verdict.Problem.as_dict), None when not judged.
+    problems: list[dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +36,7 @@ class CaseRecord:
             "expected": self.case.expected_dict(),
             "observed": self.observed,
             "message": self.message,
+            "problems": self.problems,
             "duration_s": round(self.duration_s, 4),
         }
 
@@ -67,8 +70,6 @@ class RunReport:
         }
 
     def coverage_line(self) -> str:
-        from conformance.reports.render import coverage_text
-
         return coverage_text(self.coverage())
 
     def summary(self) -> dict[str, int]:
@@ -80,7 +81,7 @@ class RunReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA,
+            "schema": RUN_SCHEMA,
             "target": {
                 "kind": self.target_kind,
                 "name": self.target_name,
@@ -102,7 +103,7 @@ class RunReport:
         if not rows:
             return None
         return {
-            "schema": "openclaw-conformance/differential/v1",
+            "schema": DIFFERENTIAL_SCHEMA,
             "target": self.target_name,
             "differing": [r["id"] for r in rows if r["differs"]],
             "cases": rows,
@@ -112,13 +113,11 @@ class RunReport:
         """The v1 report at `path`, its Markdown and HTML renderings beside it (`.md`, `.html`);
         a differential run also writes `<path stem>.differential.json`, so the v1 schema stays
         exactly as documented."""
-        from conformance.reports import render
-
         path.parent.mkdir(parents=True, exist_ok=True)
         data = self.as_dict()
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        path.with_suffix(".md").write_text(render.run_markdown(data), encoding="utf-8")
-        path.with_suffix(".html").write_text(render.run_html(data), encoding="utf-8")
+        path.with_suffix(".md").write_text(markdown.run_markdown(data), encoding="utf-8")
+        path.with_suffix(".html").write_text(html.run_html(data), encoding="utf-8")
         diff = self.differential()
         if diff is not None:
             side = path.with_name(path.stem + ".differential.json")

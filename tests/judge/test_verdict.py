@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from conformance.cases.gateway import GatewaySpec
-from conformance.cases.model import Case, ClientSpec, Expectation, Severity
+from conformance.cases.model import Case, CliCase, ClientSpec, Expectation, Severity
 from conformance.judge.runner import Observation
-from conformance.judge.verdict import judge, render_failure
+from conformance.judge.verdict import Rule, judge, judge_cli, render_failure
 from conformance.protocol.client import GatewayError, HandshakeOutcome, RpcResult
 from conformance.protocol.scopes import PROBES, implied
 from conformance.protocol.scopes import judge as judge_probe
@@ -75,7 +77,7 @@ def test_cleared_scopes_fail_with_the_missing_scope_in_the_text() -> None:
     c = case(Expectation(True, scopes=frozenset({READ})))
     verdict = judge(c, obs)
     assert not verdict.passed
-    assert verdict.problems == ("enforced scopes [] != expected [operator.read]",)
+    assert verdict.lines == ("enforced scopes [] != expected [operator.read]",)
     text = render_failure(c, obs, verdict, "line1\nline2")
     assert "  - operator.read   (expected, missing)" in text
     assert "missing scope: operator.read" in text
@@ -89,20 +91,20 @@ def test_protocol_3_report_is_not_compared_but_protocol_4_is() -> None:
     verdict = judge(c, accepted(4, [ADMIN, READ], {READ}))
     assert (
         "reported scopes [operator.admin, operator.read] != expected [operator.read]"
-        in verdict.problems
+        in verdict.lines
     )
-    assert any("reports" in p and "but enforces" in p for p in verdict.problems)
+    assert any("reports" in p and "but enforces" in p for p in verdict.lines)
 
 
 def test_missing_report_on_protocol_4_is_a_failure() -> None:
     verdict = judge(case(Expectation(True, scopes=frozenset({READ}))), accepted(4, None, {READ}))
-    assert "hello-ok.auth.scopes missing (protocol 4 always reports them)" in verdict.problems
+    assert "hello-ok.auth.scopes missing (protocol 4 always reports them)" in verdict.lines
 
 
 def test_device_token_expectation() -> None:
     c = case(Expectation(True, scopes=frozenset({READ}), device_token=True))
     assert judge(c, accepted(4, [READ], {READ}, token=True)).passed
-    assert judge(c, accepted(4, [READ], {READ}, token=False)).problems == (
+    assert judge(c, accepted(4, [READ], {READ}, token=False)).lines == (
         "device token not issued, expected one",
     )
 
@@ -135,7 +137,7 @@ def test_rejection_fields() -> None:
     )
     assert judge(case(exp), good).passed
     bad = rejected("INVALID_REQUEST", "X", 1002, "nope", {"reason": "other"})
-    assert judge(case(exp), bad).problems == (
+    assert judge(case(exp), bad).lines == (
         "error.code INVALID_REQUEST != expected NOT_PAIRED",
         "error.details.code X != expected PAIRING_REQUIRED",
         "error.message 'nope' lacks 'pairing required'",
@@ -147,7 +149,7 @@ def test_rejection_fields() -> None:
 def test_accepted_when_rejection_expected_names_the_granted_scopes() -> None:
     exp = Expectation(False, error="NOT_PAIRED", close=1008)
     verdict = judge(case(exp), accepted(4, [ADMIN], set(ALL5)))
-    assert verdict.problems[0].startswith("expected rejection, observed accepted with scopes [")
+    assert verdict.lines[0].startswith("expected rejection, observed accepted with scopes [")
 
 
 def test_no_response_and_http_status() -> None:
@@ -163,3 +165,67 @@ def test_transport_trouble_is_an_error_not_a_verdict() -> None:
     obs = Observation(outcome=HandshakeOutcome(transport_error="no connect.challenge within 5s"))
     verdict = judge(case(Expectation(True, scopes=frozenset())), obs)
     assert verdict.error == "could not judge: no connect.challenge within 5s"
+
+
+def test_problems_name_the_field_rule_and_values() -> None:
+    exp = Expectation(False, error="NOT_PAIRED", message="pairing required", close=1008)
+    verdict = judge(case(exp), rejected("INVALID_REQUEST", None, 1002, "nope"))
+    assert [(p.field, p.rule, p.expected, p.observed) for p in verdict.problems] == [
+        ("error.code", Rule.EQUAL, "NOT_PAIRED", "INVALID_REQUEST"),
+        ("error.message", Rule.CONTAINS, "pairing required", "nope"),
+        ("close_code", Rule.EQUAL, 1008, 1002),
+    ]
+    stored = verdict.problems_dicts()
+    assert stored[0] == {
+        "field": "error.code",
+        "rule": "equal",
+        "expected": "NOT_PAIRED",
+        "observed": "INVALID_REQUEST",
+        "text": "error.code INVALID_REQUEST != expected NOT_PAIRED",
+    }
+    assert json.loads(json.dumps(stored)) == stored  # plain JSON, as the report stores it
+
+
+def test_scope_problem_holds_the_implied_expectation() -> None:
+    verdict = judge(case(Expectation(True, scopes=frozenset({WRITE}))), accepted(3, None, {READ}))
+    (problem,) = verdict.problems
+    assert (problem.field, problem.expected, problem.observed) == ("scopes", (READ, WRITE), (READ,))
+    assert problem.as_dict()["expected"] == [READ, WRITE]
+
+
+def test_transport_trouble_is_stored_as_a_problem_too() -> None:
+    obs = Observation(outcome=HandshakeOutcome(transport_error="timeout"))
+    verdict = judge(case(Expectation(True, scopes=frozenset())), obs)
+    assert [(p.field, p.rule, p.observed) for p in verdict.problems] == [
+        ("transport_error", Rule.ANSWERED, "timeout")
+    ]
+    assert verdict.headline == "could not judge: timeout"
+
+
+def cli_case(exit_code: int | None = 0, excludes: tuple[str, ...] = ()) -> CliCase:
+    return CliCase(
+        id="cli.status",
+        severity=Severity.MUST,
+        gateway=GatewaySpec(),
+        command=("gateway", "status"),
+        exit_code=exit_code,
+        output_excludes=excludes,
+    )
+
+
+def test_cli_verdict() -> None:
+    assert judge_cli(cli_case(), 0, "all good\n", 60).passed
+    verdict = judge_cli(
+        cli_case(excludes=("missing scope",)), 1, "x\nError: Missing Scope: a\n", 60
+    )
+    assert verdict.lines == (
+        "exit code 1 != expected 0",
+        "output reports 'missing scope': Error: Missing Scope: a",
+    )
+    assert [(p.field, p.rule, p.expected, p.observed) for p in verdict.problems] == [
+        ("exit_code", Rule.EQUAL, 0, 1),
+        ("output", Rule.EXCLUDES, "missing scope", "Error: Missing Scope: a"),
+    ]
+    timed_out = judge_cli(cli_case(), None, "", 60)
+    assert timed_out.lines == ("`openclaw gateway status` did not finish within 60s",)
+    assert timed_out.problems[0].rule is Rule.FINISHED

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from conformance.judge.verdict import Problem, Rule
 from conformance.reports import render
 from tests.reports._dom import parse
 
@@ -83,6 +84,11 @@ def _report(cases: list[dict[str, Any]], name: str = "reference@2026.3.13") -> d
         "summary": summary,
         "cases": cases,
     }
+
+
+def _problem(field: str, rule: Rule, expected: Any, observed: Any, text: str) -> dict[str, Any]:
+    """A problem as the verdict stores it with a case (reports show them, never judge)."""
+    return Problem(field, rule, expected, observed, text).as_dict()
 
 
 def _md_cells(line: str) -> list[str]:
@@ -225,6 +231,16 @@ def test_scope_diff_marks_missing_and_extra_scopes() -> None:
             **_case("x", "passed")["observed"],
             "scopes": ["operator.read", "operator.pairing"],
         },
+        problems=[
+            _problem(
+                "scopes",
+                Rule.EQUAL,
+                ("operator.approvals", "operator.read"),
+                ("operator.pairing", "operator.read"),
+                "enforced scopes [operator.pairing, operator.read] != expected "
+                "[operator.approvals, operator.read]",
+            )
+        ],
     )
     diff = render.scope_diff(case)
     assert diff is not None
@@ -262,6 +278,22 @@ def test_rejection_facts_flag_the_wrong_code() -> None:
             "close_code": 1008,
         },
         observed=_rejected("INVALID_REQUEST", "AUTH_UNAUTHORIZED"),
+        problems=[
+            _problem(
+                "error.code",
+                Rule.EQUAL,
+                "NOT_PAIRED",
+                "INVALID_REQUEST",
+                "error.code INVALID_REQUEST != expected NOT_PAIRED",
+            ),
+            _problem(
+                "error.details_code",
+                Rule.EQUAL,
+                "PAIRING_REQUIRED",
+                "AUTH_UNAUTHORIZED",
+                "error.details.code AUTH_UNAUTHORIZED != expected PAIRING_REQUIRED",
+            ),
+        ],
     )
     facts = render.observed_facts(case)
     bad = [f.text for f in facts if f.bad]
@@ -275,6 +307,16 @@ def test_cli_case_renders_exit_code_and_output_tail() -> None:
         "failed",
         expected={"exit_code": 0, "output_excludes": ["missing scope"]},
         observed={"exit_code": 1, "seconds": 2.5, "output_tail": ["Error: missing scope: x"]},
+        problems=[
+            _problem("exit_code", Rule.EQUAL, 0, 1, "exit code 1 != expected 0"),
+            _problem(
+                "output",
+                Rule.EXCLUDES,
+                "missing scope",
+                "Error: missing scope: x",
+                "output reports 'missing scope': Error: missing scope: x",
+            ),
+        ],
     )
     out = render.run_html(_report([case]))
     assert '<span class="bad">exit 1</span>' in out

@@ -1,0 +1,201 @@
+"""The Markdown renderings of the run report and of the matrix: GitHub-flavoured tables, every
+value that came from a gateway or a case file escaped so it stays inert text in its cell.
+
+Built in Python, not a template: Markdown needs its own escaping (md_text, md_code), which an
+HTML-autoescaping template would get wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from conformance.reports.facts import Fact, expected_facts, observed_facts, short_observed
+from conformance.reports.layout import (
+    OUTCOME_HEADING,
+    OUTCOME_LABEL,
+    OUTCOME_ORDER,
+    SUMMARY_KEYS,
+    coverage_text,
+    fmt_duration,
+    outcome_groups,
+    outcome_key,
+    ref_url,
+    summary,
+    target_line,
+)
+from conformance.reports.matrix import matrix_order
+
+# One symbol per matrix cell in Markdown; chosen to stay one column wide in a monospace view.
+MD_SYMBOL = {
+    "passed": "✓",
+    "failed": "✗",
+    "xfailed": "x",
+    "xpassed": "!",
+    "skipped": "\u2013",  # en dash
+    "error": "E",
+    None: "·",
+}
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def md_text(value: Any) -> str:
+    """Arbitrary text as inert Markdown inside a table cell: every character Markdown or GFM
+    could interpret (emphasis, links, HTML, the cell separator) is backslash-escaped and line
+    breaks are folded, so gateway text cannot change the table shape."""
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: Any) -> str:
+    """A code span; GFM needs `\\|` even inside code spans within a table."""
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_ref(ref: str) -> str:
+    url = ref_url(ref)
+    return f"[{md_text(ref)}]({url})" if url else md_text(ref)
+
+
+def _md_facts(facts: Sequence[Fact]) -> str:
+    parts = []
+    for f in facts:
+        if f.scopes is not None:
+            marks = {"ok": "{}", "extra": "**+{}**", "missing": "**\u2212{}**"}
+            inner = ", ".join(marks[k].format(md_text(s)) for s, k in f.scopes)
+            parts.append("{" + inner + "}" if inner else "{} (none)")
+        else:
+            parts.append(f"**{md_text(f.text)}** ⚠" if f.bad else md_text(f.text))
+    return "<br>".join(parts)
+
+
+def _md_summary_table(rows: Sequence[tuple[str, dict[str, Any], dict[str, int], Any]]) -> list:
+    lines = [
+        "| target | kind | version | protocol | passed | failed | xfailed | xpassed | skipped "
+        "| errors | duration |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, target, counts, duration in rows:
+        cells = [
+            md_code(name),
+            md_text(target.get("kind") or ""),
+            md_text(target.get("version") or ""),
+            md_text("" if target.get("protocol") is None else target["protocol"]),
+            *(str(counts[k]) for k in SUMMARY_KEYS),
+            fmt_duration(duration),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def run_markdown(report: dict[str, Any]) -> str:
+    """One run: summary, then one section per outcome (failures first) and within it one table
+    per auth x locality."""
+    target = report.get("target") or {}
+    cases = list(report.get("cases") or [])
+    counts = summary(report, cases)
+    name = target.get("name") or "?"
+    out = [
+        f"# OpenClaw conformance: {md_text(name)}",
+        "",
+        f"{md_text(target_line(target))}; {len(cases)} cases in "
+        f"{fmt_duration(report.get('duration_s'))}. Schema {md_code(report.get('schema', '?'))}.",
+        "",
+        *_md_summary_table([(name, target, counts, report.get("duration_s"))]),
+        "",
+        *([md_text(coverage_text(report["coverage"])), ""] if report.get("coverage") else []),
+        "Scopes: **+x** observed but not expected, **\u2212x** expected but missing; ⚠ marks what "
+        "contradicts the expectation.",
+    ]
+    for outcome, subgroups in outcome_groups(cases):
+        n = sum(len(sub) for _, sub in subgroups)
+        out += ["", f"## {md_text(OUTCOME_HEADING.get(outcome, outcome))} ({n})"]
+        for (auth, locality), sub in subgroups:
+            out += [
+                "",
+                f"### auth {md_text(auth)} · {md_text(locality)} ({len(sub)})",
+                "",
+                "| case | severity | device | client | role | expected | observed | message "
+                "| refs |",
+                "|---|---|---|---|---|---|---|---|---|",
+            ]
+            for c in sub:
+                axes = c.get("axes") or {}
+                passed = c.get("outcome") == "passed"
+                cells = [
+                    md_code(c.get("id", "?")),
+                    md_text(c.get("severity", "")),
+                    md_text(axes.get("device", "")),
+                    md_code(axes.get("client", "")) if axes.get("client") else "",
+                    md_text(axes.get("role", "")),
+                    _md_facts(expected_facts(c)),
+                    # A pass observed exactly what was expected: saying so keeps the table short.
+                    "as expected" if passed else _md_facts(observed_facts(c)),
+                    md_text(c.get("message") or ""),
+                    ", ".join(md_ref(r) for r in c.get("refs") or []),
+                ]
+                out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _short_cell(result: dict[str, Any] | None) -> str:
+    """One cell in a few words, for the 'rows that differ' list: outcome and what happened."""
+    if result is None:
+        return "not in this run"
+    outcome = outcome_key(result)
+    label = OUTCOME_LABEL.get(outcome, outcome)
+    short = short_observed(result.get("observed"))
+    return f"{label} ({short})" if short else label
+
+
+def matrix_markdown(matrix: dict[str, Any]) -> str:
+    targets = list(matrix.get("targets") or [])
+    names = [str(t.get("name")) for t in targets]
+    cases = matrix_order(matrix.get("cases") or [])
+    differing = [c for c in cases if c.get("differs")]
+    legend = ", ".join(f"{md_code(MD_SYMBOL[o])} {OUTCOME_LABEL[o]}" for o in OUTCOME_ORDER)
+    legend += f", {md_code(MD_SYMBOL[None])} not in run"
+    out = [
+        "# OpenClaw conformance matrix",
+        "",
+        f"{len(cases)} cases \u00d7 {len(targets)} targets, {len(differing)} rows differ; "
+        "generated "
+        f"{md_text(matrix.get('generated_at') or '?')} in "
+        f"{fmt_duration(matrix.get('duration_s'))}.",
+        "",
+        *_md_summary_table(
+            [(str(t.get("name")), t, summary(t), t.get("duration_s")) for t in targets]
+        ),
+        "",
+        f"Legend: {legend}. **Δ** marks a row where the targets differ (listed first).",
+        "",
+        "| Δ | case | severity | " + " | ".join(md_code(n) for n in names) + " |",
+        "|:-:|---|---|" + "".join(":-:|" for _ in names),
+    ]
+    for c in cases:
+        results = c.get("results") or {}
+        cells = [
+            "**Δ**" if c.get("differs") else "",
+            md_code(c.get("id", "?")),
+            md_text(c.get("severity") or ""),
+            *(
+                MD_SYMBOL.get((results.get(n) or {}).get("outcome"), "?")
+                if results.get(n) is not None
+                else MD_SYMBOL[None]
+                for n in names
+            ),
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    out += ["", f"## Rows that differ ({len(differing)})", ""]
+    if not differing:
+        out.append("None: every target behaves the same on every case.")
+    for c in differing:
+        results = c.get("results") or {}
+        per = "; ".join(f"{md_code(n)} {md_text(_short_cell(results.get(n)))}" for n in names)
+        out.append(f"- {md_code(c.get('id', '?'))}: {per}")
+    return "\n".join(out) + "\n"
