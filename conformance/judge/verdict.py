@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.cases.model import Case, CliCase, Expectation
 from conformance.judge.runner import Observation
-from conformance.protocol.scopes import PROBED, implied
+from conformance.protocol.scopes import implied
 
 
 class Rule(enum.Enum):
@@ -388,7 +388,6 @@ def render_failure(case: Case, obs: Observation, verdict: Verdict, log_tail: str
 
 
 __all__ = [
-    "PROBED",
     "Problem",
     "Rule",
     "Verdict",

@@ -9,9 +9,9 @@ render time, nothing is fetched, so it can be attached to a CI run and opened fr
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from functools import cache
+from html import escape as stdlib_escape
 from importlib import resources
 from typing import Any
 
@@ -56,7 +56,7 @@ def _escape(value: Any) -> Markup:
     markupsafe's own would write `&#39;`. Markup (macro output, the inlined assets) passes."""
     if hasattr(value, "__html__"):
         return Markup(value.__html__())
-    return Markup(html.escape("" if value is None else str(value), quote=True))
+    return Markup(stdlib_escape("" if value is None else str(value), quote=True))
 
 
 def _asset(name: str) -> Markup:

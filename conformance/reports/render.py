@@ -9,47 +9,28 @@ cell says, flagged by the verdict's stored problems), `matrix` (the merge of run
 
 from __future__ import annotations
 
-from conformance.reports.facts import (
-    Fact,
-    ScopeDiff,
-    expected_facts,
-    observed_facts,
-    scope_diff,
-)
+from conformance.reports.facts import expected_facts, observed_facts, scope_diff
 from conformance.reports.html import matrix_html, run_html
 from conformance.reports.layout import (
-    AXES,
-    OUTCOME_HEADING,
-    OUTCOME_LABEL,
     OUTCOME_ORDER,
     SUMMARY_KEYS,
-    coverage_text,
     order_cases,
     outcome_rank,
     ref_url,
 )
-from conformance.reports.markdown import MD_SYMBOL, matrix_markdown, md_code, md_text, run_markdown
+from conformance.reports.markdown import matrix_markdown, run_markdown
 from conformance.reports.matrix import matrix_from_reports, row_differs
 from conformance.reports.schema import MATRIX_SCHEMA, RUN_SCHEMA
 
 __all__ = [
-    "AXES",
     "MATRIX_SCHEMA",
-    "MD_SYMBOL",
-    "OUTCOME_HEADING",
-    "OUTCOME_LABEL",
     "OUTCOME_ORDER",
     "RUN_SCHEMA",
     "SUMMARY_KEYS",
-    "Fact",
-    "ScopeDiff",
-    "coverage_text",
     "expected_facts",
     "matrix_from_reports",
     "matrix_html",
     "matrix_markdown",
-    "md_code",
-    "md_text",
     "observed_facts",
     "order_cases",
     "outcome_rank",
