@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,7 +125,26 @@ def test_options_mirrored_as_ini(tmp_path: Path, flag: str) -> None:
     assert "operator.read" in data
 
 
-def test_junit_carries_the_target(tmp_path: Path) -> None:
+SECOND_313_FAILURE = "token.loopback.no-device.backend"
+
+
+def _junit(path: Path):
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    suite_props = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    cases = {
+        c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")}
+        for c in suite.iter("testcase")
+    }
+    return suite_props, cases
+
+
+# --maxfail stops before the last test: the session fixtures are then torn down after junitxml
+# wrote its file, so the suite properties must not wait for their teardown.
+@pytest.mark.parametrize("extra", [[], ["--maxfail=1"]], ids=["all", "maxfail"])
+def test_junit_carries_the_target(tmp_path: Path, extra: list[str]) -> None:
     junit = tmp_path / "junit.xml"
     run = run_matrix(
         tmp_path,
@@ -131,16 +152,80 @@ def test_junit_carries_the_target(tmp_path: Path) -> None:
         "reference@2026.3.13",
         "--conformance-case",
         SEED_CASE,
+        "--conformance-case",
+        SECOND_313_FAILURE,
+        f"--junitxml={junit}",
+        *extra,
+    )
+    assert set(run.outcomes().values()) == {"failed"}, run.output[-2000:]
+    assert len(run.outcomes()) == (1 if extra else 2)
+    suite_props, cases = _junit(junit)
+    # the gateway that produced the results, once, on the suite
+    assert suite_props == {
+        "conformance_target": "reference@2026.3.13",
+        "conformance_target_kind": "reference",
+        "conformance_target_version": "2026.3.13",
+        "conformance_target_protocol": "3",
+    }
+    # each case carries its own record: what was observed, the message, the target
+    record = json.loads(cases[f"test_handshake[{SEED_CASE}]"]["conformance"])
+    assert set(record) == {"observed", "message", "need", "target"}
+    assert record["message"] == run.case(SEED_CASE)["message"]
+    assert record["observed"] == run.case(SEED_CASE)["observed"]
+    assert record["target"] == {
+        "kind": "reference",
+        "name": "reference@2026.3.13",
+        "version": "2026.3.13",
+        "protocol": 3,
+    }
+
+
+def test_strict_xpass_and_junit_under_xdist(tmp_path: Path) -> None:
+    """The outcomes come from the workers' reports: a stale baseline entry is still xpassed
+    (not failed), and each JUnit case still carries the target."""
+    baseline = tmp_path / "stale.yaml"
+    baseline.write_text(
+        "schema: openclaw-conformance/baseline/v1\ntarget: reference\nentries:\n"
+        f"  - id: {SEED_CASE}\n    reason: pretend it is broken\n"
+    )
+    junit = tmp_path / "junit.xml"
+    run = run_matrix(
+        tmp_path,
+        "-n",
+        "2",
+        "--conformance-case",
+        SEED_CASE,
+        "--conformance-case",
+        "token.remote.no-device.cli",
+        "--baseline",
+        str(baseline),
         f"--junitxml={junit}",
     )
-    assert run.outcomes() == {SEED_CASE: "failed"}
-    import xml.etree.ElementTree as ET
+    assert run.returncode == 1, run.output[-2000:]
+    assert run.outcomes() == {SEED_CASE: "xpassed", "token.remote.no-device.cli": "passed"}
+    assert "XPASS" in run.output and "xpassed=1" in run.output
+    _, cases = _junit(junit)
+    record = json.loads(cases[f"test_handshake[{SEED_CASE}]"]["conformance"])
+    assert record["target"]["name"] == "reference"
 
-    props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
-    assert props["conformance_target"] == "reference@2026.3.13"
-    assert props["conformance_target_kind"] == "reference"
-    assert props["conformance_target_version"] == "2026.3.13"
-    assert props["conformance_target_protocol"] == "3"
+
+def test_no_conformance_test_collected_reads_no_case_file(tmp_path: Path) -> None:
+    """The matrix is loaded by the hook that first needs it: a run of other tests only
+    never reads the YAML, so a broken extra case file does not stop it."""
+    (tmp_path / "test_other.py").write_text("def test_other():\n    pass\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema: openclaw-conformance/cases/v1\ncases: [{id: x}]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cases", str(bad),
+         "test_other.py"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout
+    # and the same file does stop a run that collects the matrix
+    run = run_matrix(tmp_path, "--cases", str(bad), "--conformance-case", SEED_CASE)
+    assert run.returncode != 0
+    assert f"{bad}:2: case 'x': missing required field 'severity'" in run.output
 
 
 def test_differential_lists_the_cases_that_differ(tmp_path: Path) -> None:
