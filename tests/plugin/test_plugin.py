@@ -169,7 +169,7 @@ def test_junit_carries_the_target(tmp_path: Path, extra: list[str]) -> None:
     }
     # each case carries its own record: what was observed, the message, the target
     record = json.loads(cases[f"test_handshake[{SEED_CASE}]"]["conformance"])
-    assert set(record) == {"observed", "message", "need", "target"}
+    assert set(record) == {"observed", "message", "problems", "need", "target"}
     assert record["message"] == run.case(SEED_CASE)["message"]
     assert record["observed"] == run.case(SEED_CASE)["observed"]
     assert record["target"] == {
