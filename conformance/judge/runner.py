@@ -30,10 +30,36 @@ from conformance.targets.base import CaseNotApplicable, Endpoint
 CONNECT_ATTEMPTS = 4  # refused while starting, or UNAVAILABLE with retryAfterMs
 MAX_RETRY_WAIT_S = 5.0
 PREAUTH_LIMIT = 65536
+# A silent client waits this long at most for the gateway to close it: long enough for a release
+# that ignores the configured handshake timeout and closes at its built-in one (2026.2.26: 10 s;
+# 9.6's default is 15 s), so that release's own behaviour is what gets judged.
+SILENT_WAIT_S = 30.0
+# A close this much later than the configured handshake timeout means the setting was ignored.
+HANDSHAKE_TIMEOUT_GRACE_S = 5.0
 
 
 class PreconditionError(Exception):
-    """The case could not be set up (e.g. pairing its device failed): an error, not a failure."""
+    """The case could not be set up for a reason that says nothing about the contract (no
+    loopback vantage point, a secret not given, no answer while pairing): the harness could not
+    judge, an error with this reason."""
+
+
+class PreconditionDeparture(PreconditionError):
+    """The case could not be set up because the gateway departs from contract the setup relies
+    on: silent local pairing (GATEWAY_PROTOCOL.md section 5, B1) refused, or no device token
+    issued by it for a case that reconnects with one. The release fails the case, and the
+    message says the precondition is the departure; `departure` is the same words for every case
+    it hits (so failures group by it), `expected` what the contract promises, `observed` what
+    the setup got instead, `detail` a sentence on this case."""
+
+    PREFIX = "precondition departs from the contract"
+
+    def __init__(self, departure: str, *, expected: str, observed: str, detail: str = "") -> None:
+        super().__init__(f"{self.PREFIX}: {departure}")
+        self.departure = departure
+        self.expected = expected
+        self.observed = observed
+        self.detail = detail
 
 
 @dataclass
@@ -90,6 +116,8 @@ class Observation:
             "auth_method": self.auth_method,
             "transport_error": o.transport_error,
             "probes": {s: p.describe() for s, p in self.probes.items()},
+            # Only when there are some, so observations without notes keep their old shape.
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
@@ -170,9 +198,29 @@ def _first_frame_builder(case: Case, plan: ConnectPlan):
 
 
 def _timeouts(case: Case) -> Timeouts:
-    if case.first_frame is FirstFrameKind.SILENT and case.gateway.handshake_timeout_ms:
-        return Timeouts(response=case.gateway.handshake_timeout_ms / 1000 + 5)
+    if case.first_frame is FirstFrameKind.SILENT:
+        return Timeouts(response=SILENT_WAIT_S)
     return Timeouts()
+
+
+def handshake_timeout_note(case: Case, outcome: HandshakeOutcome) -> str | None:
+    """Whether a silent client's wait shows that the release ignores the handshake timeout it
+    was started with (OPENCLAW_HANDSHAKE_TIMEOUT_MS): it closed, or had not closed, well after
+    it. None when the release kept to it (or the case sets none)."""
+    configured_ms = case.gateway.handshake_timeout_ms
+    if case.first_frame is not FirstFrameKind.SILENT or configured_ms is None:
+        return None
+    if outcome.elapsed_s <= configured_ms / 1000 + HANDSHAKE_TIMEOUT_GRACE_S:
+        return None
+    closed = (
+        f"closed the silent connection after {outcome.elapsed_s:.1f} s (close {outcome.close_code})"
+        if outcome.close_code is not None
+        else f"had not closed the silent connection after {outcome.elapsed_s:.1f} s"
+    )
+    return (
+        f"the release ignores the configured handshake timeout "
+        f"(OPENCLAW_HANDSHAKE_TIMEOUT_MS={configured_ms}): it {closed}; judged as observed"
+    )
 
 
 async def _connect_with_retry(
@@ -239,12 +287,17 @@ async def _pair(case: Case, endpoint: Endpoint, ident: DeviceIdentity) -> str | 
     outcome, _ = await _connect_with_retry(endpoint.loopback, plan.frame, {}, Timeouts())
     if outcome.connection is not None:
         await outcome.connection.close()
-    if outcome.transport_error:
+    who = f"{plan.client_id}/{plan.client_mode}"
+    err = outcome.error
+    if outcome.transport_error or (err is not None and err.code == "UNAVAILABLE"):
         # Not a verdict on the gateway: the harness could not get an answer.
-        raise RuntimeError(f"pairing the device failed: {outcome.summary()}")
+        raise PreconditionError(f"pairing the device as {who} got no answer: {outcome.summary()}")
     if not outcome.accepted:
-        raise PreconditionError(
-            f"pairing the device as {plan.client_id}/{plan.client_mode} failed: {outcome.summary()}"
+        raise PreconditionDeparture(
+            "silent local pairing refused",
+            expected="accepted (silent local pairing)",
+            observed=outcome.summary(),
+            detail=f"pairing the device as {who} from loopback: {outcome.summary()}",
         )
     token = (outcome.auth or {}).get("deviceToken")
     return token if isinstance(token, str) else None
@@ -258,9 +311,17 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         paired_token = await _pair(case, endpoint, ident)
     auth = _shared_auth(case, endpoint)
     if case.credentials.device_token is DeviceTokenUse.ISSUED:
+        paired_as = case.device.paired_as
+        if paired_as is None or case.device.state is not DeviceState.PAIRED:
+            raise PreconditionError("the case reconnects with a device token but pairs no device")
         if paired_token is None:
-            raise PreconditionError(
-                "the case reconnects with its device token, but pairing issued none"
+            raise PreconditionDeparture(
+                "silent local pairing issued no device token",
+                expected="a device token in hello-ok.auth.deviceToken",
+                observed="none",
+                detail="the case reconnects with the device token of its pairing, and the "
+                f"pairing connect (role {paired_as.role}, scopes {list(paired_as.scopes)}) "
+                "issued none",
             )
         auth["deviceToken"] = paired_token
     elif case.credentials.device_token is DeviceTokenUse.WRONG:
@@ -291,6 +352,9 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         paired_token=paired_token,
         attempts=attempts,
     )
+    ignored = handshake_timeout_note(case, outcome)
+    if ignored is not None:
+        obs.notes.append(ignored)
     if outcome.connection is not None:
         try:
             if case.role == "operator":

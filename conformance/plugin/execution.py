@@ -5,17 +5,22 @@ the case."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from conformance.cases.model import Case, CliCase, Severity
 from conformance.cases.needs import Need
 from conformance.judge.compare import differences
-from conformance.judge.runner import PreconditionError, run_case_sync
-from conformance.judge.verdict import judge, judge_cli, render_failure
+from conformance.judge.runner import PreconditionDeparture, PreconditionError, run_case_sync
+from conformance.judge.verdict import Problem, Rule, judge, judge_cli, render_failure
 from conformance.plugin.session import ConformanceSession
-from conformance.targets.base import CaseNotApplicable, Target, TargetUnavailable
+from conformance.targets.base import (
+    CaseNotApplicable,
+    GatewayStartError,
+    Target,
+    TargetUnavailable,
+)
 from conformance.versions import Version
 
 CLI_TIMEOUT_S = 90.0
@@ -26,7 +31,14 @@ RECORD_PROPERTY = "conformance"
 
 
 class CaseMismatch(AssertionError):
-    """The gateway did not behave as the case says: a failure (or, baselined, an xfail)."""
+    """The gateway did not behave as the case says: a failure (or, baselined, an xfail). The
+    only exception that makes a case `failed`; any other is an `error` (README "Outcomes")."""
+
+
+class CaseError(Exception):
+    """The harness could not judge the case: its gateway did not start, a precondition could not
+    be set up, an answer never came. An `error`, never a failure of the release; never matches
+    a baseline entry (those expect a CaseMismatch)."""
 
 
 def _record(
@@ -72,14 +84,23 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         pytest.skip(reason)
     except TargetUnavailable as exc:
         session.target_unusable(f"conformance target unavailable: {exc}")
-    except PreconditionError as exc:
+    except GatewayStartError as exc:
+        _start_failed(item, case.id, exc, target)
+    except PreconditionDeparture as exc:
         # Silent local pairing and its device token are themselves contract (section 5, B1), so
         # a gateway that refuses them departs from it: a failure, which a baseline may expect.
-        _record(item, None, f"precondition failed: {exc}", target)
+        message = str(exc)
+        problem = Problem("precondition", Rule.EQUAL, exc.expected, exc.observed, message)
+        _record(item, None, message, target, problems=[problem.as_dict()])
         tail = endpoint.log_tail(LOG_TAIL_LINES)
         raise CaseMismatch(
-            f"{case.id}: precondition failed: {exc}\ngateway log (tail):\n{tail}"
+            f"{case.id}: {message}\n{exc.detail}\ngateway log (tail):\n{tail}"
         ) from None
+    except PreconditionError as exc:
+        message = f"precondition could not be set up: {exc}"
+        _record(item, None, message, target)
+        tail = endpoint.log_tail(LOG_TAIL_LINES)
+        raise CaseError(f"{case.id}: {message}\ngateway log (tail):\n{tail}") from None
     if obs.outcome.protocol and target.protocol is None:
         target.protocol = obs.outcome.protocol
     error = obs.outcome.error
@@ -98,7 +119,9 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     if verdict.error:
         message = verdict.error
     elif verdict.passed:
-        message = ""
+        # What the harness noticed although the case passed (a start setting the release
+        # ignores): the report and the terminal show it.
+        message = "; ".join(f"note: {n}" for n in obs.notes)
     elif case.severity is Severity.INFO:
         # Open upstream questions: recorded for the report, never failing.
         message = f"info: {verdict.headline}"
@@ -106,7 +129,7 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         message = verdict.headline
     _record(item, observed, message, target, differential, problems=verdict.problems_dicts())
     if verdict.error:
-        raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+        raise CaseError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
     if message and not verdict.passed and case.severity is not Severity.INFO:
         raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
 
@@ -128,6 +151,8 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
         pytest.skip(str(exc))
     except TargetUnavailable as exc:
         session.target_unusable(f"conformance target unavailable: {exc}")
+    except GatewayStartError as exc:
+        _start_failed(item, case.id, exc, target)
     # Secrets never reach reports or logs.
     shown = " ".join(case.command)
     output = run.output
@@ -149,6 +174,16 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
             f"{case.id}: {message}\n`openclaw {shown}` output (tail):\n{tail}\n"
             f"refs: {', '.join(case.refs)}"
         )
+
+
+def _start_failed(
+    item: pytest.Item, case_id: str, exc: GatewayStartError, target: Target
+) -> NoReturn:
+    """Every case of a config whose gateway did not start: an error with the start's reason
+    (the gateway's own words), the same for each of them, never a failure of the release."""
+    message = f"gateway did not start: {exc.reason}"
+    _record(item, None, message, target)
+    raise CaseError(f"{case_id}: {message}\n{exc}") from None
 
 
 def _check_version_window(case: Case, target: Target) -> None:

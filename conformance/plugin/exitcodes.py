@@ -3,3 +3,4 @@
 
 EXIT_TARGET_UNUSABLE = 6  # the gateway under test could not be started or reached
 EXIT_NOTHING_RAN = 7  # fewer handshake cases ran than --min-cases (default 1)
+EXIT_NOT_JUDGED = 8  # no case departed, but some could not be judged (outcome `error`)

@@ -12,9 +12,14 @@ from collections.abc import Callable, Generator
 import pytest
 
 from conformance.cases.model import Case, CliCase
-from conformance.plugin.execution import CaseMismatch
+from conformance.plugin.execution import CaseError, CaseMismatch
 from conformance.plugin.options import add_options
-from conformance.plugin.reporter import ConformanceReporter, mark_strict_xpass
+from conformance.plugin.reporter import (
+    ConformanceReporter,
+    is_harness_error,
+    mark_harness_error,
+    mark_strict_xpass,
+)
 from conformance.plugin.session import ConformanceSession
 
 CASE_FIXTURE = "conformance_case"
@@ -106,11 +111,22 @@ def pytest_runtest_makereport(
     if report.when == "call" and call.excinfo is None and report.failed:
         # Only a strict xfail turns a test that raised nothing into a failure.
         mark_strict_xpass(report)
-    elif (
-        call.excinfo is not None
-        and call.excinfo.errisinstance((CaseMismatch, RuntimeError))
-        and report.failed
-    ):
-        # The rendered case diff is the whole story; the Python traceback adds nothing.
-        report.longrepr = str(call.excinfo.value)
+        return report
+    if report.when == "call" and call.excinfo is not None and report.failed:
+        if not call.excinfo.errisinstance(CaseMismatch):
+            # Only a CaseMismatch says the release departs; anything else is the harness's.
+            mark_harness_error(report)
+        if call.excinfo.errisinstance((CaseMismatch, CaseError)):
+            # The rendered case diff is the whole story; the Python traceback adds nothing.
+            report.longrepr = str(call.excinfo.value)
     return report
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    # pytest's own counts, letters and short summary show a case the harness could not judge
+    # as an error, as the conformance summary does, not as a failure.
+    if report.when == "call" and report.failed and is_harness_error(report):
+        return "error", "E", "ERROR"
+    return None

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance.plugin.execution import RECORD_PROPERTY
-from conformance.plugin.exitcodes import EXIT_NOTHING_RAN
+from conformance.plugin.exitcodes import EXIT_NOT_JUDGED, EXIT_NOTHING_RAN
 from conformance.plugin.session import ConformanceSession
 from conformance.reports.data import CaseRecord, RunReport
 
@@ -19,10 +19,22 @@ from conformance.reports.data import CaseRecord, RunReport
 # makereport hook, which still sees that the test raised nothing, marks such a report with this
 # attribute; a TestReport keeps extra attributes and xdist carries them to the controller.
 STRICT_XPASS = "conformance_strict_xpass"
+# A call that raised anything but a CaseMismatch (a CaseError, or a bug of the harness's): the
+# harness could not judge, so the case is an `error`. Marked by the makereport hook, which sees
+# the exception; carried like STRICT_XPASS.
+HARNESS_ERROR = "conformance_harness_error"
 
 
 def mark_strict_xpass(report: pytest.TestReport) -> None:
     setattr(report, STRICT_XPASS, True)
+
+
+def mark_harness_error(report: pytest.TestReport) -> None:
+    setattr(report, HARNESS_ERROR, True)
+
+
+def is_harness_error(report: pytest.TestReport) -> bool:
+    return bool(getattr(report, HARNESS_ERROR, False))
 
 
 def _case_id_from_nodeid(nodeid: str) -> str | None:
@@ -39,12 +51,23 @@ def _outcome_of(report: pytest.TestReport) -> str | None:
             return "xfailed" if wasxfail else "skipped"
         if report.passed:
             return "xpassed" if wasxfail else "passed"
-        return "xpassed" if getattr(report, STRICT_XPASS, False) else "failed"
+        if getattr(report, STRICT_XPASS, False):
+            return "xpassed"
+        return "error" if is_harness_error(report) else "failed"
     if report.skipped:
         return "skipped"
     if report.failed:
         return "error"
     return None
+
+
+def _only_errors(run: RunReport, tests_failed: int) -> bool:
+    """Whether every failed pytest test of the run is a conformance case the harness could not
+    judge (none departed, no baseline went stale, nothing else failed)."""
+    outcomes = [rec.outcome for rec in run.records.values()]
+    errors = outcomes.count("error")
+    departed = outcomes.count("failed") + outcomes.count("xpassed")
+    return errors > 0 and departed == 0 and tests_failed == errors
 
 
 def suite_properties(run: RunReport) -> list[tuple[str, str]]:
@@ -112,9 +135,6 @@ class ConformanceReporter:
             run.target_version = meta["version"]
             run.target_protocol = meta["protocol"] or run.target_protocol
         message = data.get("message") or ""
-        if outcome == "failed" and message.startswith("could not judge"):
-            # The harness got no verdict (refused, timed out, garbage): an error, not a failure.
-            outcome = "error"
         if outcome == "xfailed":
             message = getattr(report, "wasxfail", "") or message
         elif outcome in ("error", "failed") and not message:
@@ -150,6 +170,12 @@ class ConformanceReporter:
         self.floor_problem = self._floor_problem()
         if self.floor_problem and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = EXIT_NOTHING_RAN
+        if session.exitstatus == pytest.ExitCode.TESTS_FAILED and _only_errors(
+            run, session.testsfailed
+        ):
+            # Nothing departed, but not everything could be judged: not a pass, and not a
+            # failure of the release either.
+            session.exitstatus = EXIT_NOT_JUDGED
         run.duration_s = time.monotonic() - results.started
         if results.record_suite_property is not None:
             for name, value in suite_properties(run):
@@ -208,5 +234,10 @@ class ConformanceReporter:
         target = gateways.target
         for line in getattr(target, "notes", ()) if target is not None else ():
             tr.write_line(line)
+        # What the harness noticed on cases whatever their outcome (a start setting the release
+        # ignores), from the records, so xdist runs show it too.
+        for rec in run.records.values():
+            for note in (rec.observed or {}).get("notes", ()):
+                tr.write_line(f"note: {rec.case.id}: {note}", yellow=True)
         if self.floor_problem:
             tr.write_line(self.floor_problem, red=True, bold=True)

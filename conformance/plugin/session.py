@@ -218,6 +218,7 @@ class ConformanceSession:
                     except NetnsUnavailable as exc:
                         gateways.netns_error = str(exc)
                 gateways.target = make_target(request, netns=gateways.netns, progress=self.progress)
+                gateways.target.plan(self.load_matrix().cases)
                 gateways.target.prepare()
             except TargetUsageError as exc:
                 self.target_unusable(f"conformance: {exc}", pytest.ExitCode.USAGE_ERROR)
@@ -240,6 +241,7 @@ class ConformanceSession:
             gateways.reference = ReferenceTarget(
                 profile, netns=gateways.netns, progress=self.progress
             )
+            gateways.reference.plan(self.load_matrix().cases)
         try:
             return run_case_sync(case, gateways.reference.endpoint(case.gateway)), ""
         except (CaseNotApplicable, PreconditionError) as exc:

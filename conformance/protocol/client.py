@@ -262,9 +262,10 @@ async def _exchange(
         if isinstance(req_id, str):
             res = await _await_res(ws, req_id, timeouts.response)
         else:
-            # Frames that are not a request get no `res`: only the close tells the outcome.
-            await _await_close(ws, timeouts.response)
-            return
+            # Raw text (garbage, an oversize connect) and no frame at all should get no `res`,
+            # only a close; a gateway that answers anyway has its answer observed (2026.2.26
+            # answers a >64 KiB connect with hello-ok), not a timeout.
+            res = await _await_close_or_res(ws, timeouts.response)
     except TimeoutError:
         out.transport_error = f"no answer to the first frame within {timeouts.response:g}s"
         return
@@ -300,6 +301,23 @@ async def _await_close(ws: ClientConnection, timeout: float) -> None:
         if remaining <= 0:
             raise TimeoutError
         await asyncio.wait_for(ws.recv(), remaining)
+
+
+async def _await_close_or_res(ws: ClientConnection, timeout: float) -> dict[str, Any]:
+    """Read until the gateway closes (ConnectionClosed carries the code) or sends a `res`, which
+    is returned; other frames (events, or garbage, which is not ours to judge here) are skipped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        raw = await asyncio.wait_for(ws.recv(), remaining)
+        try:
+            frame = _parse(raw)
+        except ValueError:
+            continue
+        if frame.get("type") == "res":
+            return frame
 
 
 def _closed(exc: ConnectionClosed) -> tuple[int | None, str | None]:

@@ -7,8 +7,9 @@ one, and reuses it for every case with the same config.
 from __future__ import annotations
 
 import abc
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,33 @@ class TargetUsageError(TargetUnavailable):
 
 class GatewayStartError(RuntimeError):
     """One gateway config failed to start (early exit, not ready in time); the message has the
-    log tail. Not a TargetUnavailable: another config of the same target may start fine."""
+    log tail. Not a TargetUnavailable: another config of the same target may start fine.
+
+    `reason` is the short form every case of the config reports as its error: the first lines of
+    the gateway's own message when its log has one, else how the start failed."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message.split("\n", 1)[0]
+
+
+# Log lines in which a release says why it did not start ("Gateway failed to start: Error: ...",
+# "Refusing to bind gateway to lan without auth", "Invalid config ...").
+_START_ERROR = re.compile(r"\b(error|failed|refus\w*|invalid|cannot|requires?)\b", re.IGNORECASE)
+_LOG_PREFIX = re.compile(r"^\s*\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?\s+(\[[^\]]*\]\s+)?")
+START_REASON_LINES = 2
+
+
+def start_failure_reason(log_tail: str, lines: int = START_REASON_LINES) -> str | None:
+    """The gateway's own words for a failed start: the first log lines that say error, failed,
+    refusing, invalid, cannot or requires, without their timestamps; None when none does."""
+    said = [
+        _LOG_PREFIX.sub("", line).strip()
+        for line in log_tail.splitlines()
+        if _START_ERROR.search(line)
+    ]
+    said = [line for line in said if line]
+    return " / ".join(said[:lines]) if said else None
 
 
 class CaseNotApplicable(Exception):
@@ -68,6 +95,24 @@ class CliRun:
     seconds: float
 
 
+AUTH_NONE_LOOPBACK_ONLY = "OpenClaw refuses to listen on a non-loopback address with auth mode none"
+NO_REMOTE_CASE = "no case of this gateway config connects from remote: it was started on loopback"
+
+
+@dataclass(frozen=True)
+class BindPlan:
+    """Where a started gateway listens: beyond loopback only when a case of its config needs it
+    and the release allows it, because a release may refuse (or treat differently) a config
+    bound beyond loopback (2026.2.26 will not start on lan without Control UI origins)."""
+
+    bind: str  # loopback | lan, as `gateway run --bind` and `gateway.bind` spell it
+    remote_unavailable: str | None  # why there is no remote vantage point; None: there is one
+
+    @property
+    def remote(self) -> bool:
+        return self.bind != "loopback"
+
+
 class Target(abc.ABC):
     """A source of gateways: the reference, an npm release, a container or a URL."""
 
@@ -75,6 +120,26 @@ class Target(abc.ABC):
     name: str  # as given on the command line, e.g. reference@2026.3.13, openclaw@2026.9.6
     version: str | None = None  # the gateway version the profile or release claims
     protocol: int | None = None  # learnt from the first hello-ok
+    # The configs some case connects to from remote; None: not told, so every config that can
+    # listens beyond loopback.
+    remote_configs: frozenset[GatewaySpec] | None = None
+
+    def plan(self, cases: Iterable[Case]) -> None:
+        """Learn which configs the run's matrix connects to from remote (every loaded case, not
+        only the selected ones, so a `-k` run starts each config as the full run does)."""
+        self.remote_configs = frozenset(c.gateway for c in cases if c.connection.via == "remote")
+
+    def bind_plan(self, spec: GatewaySpec, *, can_reach_remote: bool) -> BindPlan:
+        """Loopback unless a case of this config is remote and the harness has a remote vantage
+        point (`can_reach_remote`); never beyond loopback with auth none, which OpenClaw refuses
+        ("Refusing to bind gateway to lan without auth", exit 78 on 2026.9.6)."""
+        if not can_reach_remote:
+            return BindPlan("loopback", None)
+        if spec.auth == "none":
+            return BindPlan("loopback", AUTH_NONE_LOOPBACK_ONLY)
+        if self.remote_configs is not None and spec not in self.remote_configs:
+            return BindPlan("loopback", NO_REMOTE_CASE)
+        return BindPlan("lan", None)
 
     @abc.abstractmethod
     def endpoint(self, spec: GatewaySpec) -> Endpoint:

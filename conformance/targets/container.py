@@ -15,7 +15,8 @@ localities:
 - **loopback**: a socket created inside the container's network namespace
   (`/proc/<container pid>/ns/net`, joined with setns in a short-lived thread) dials 127.0.0.1.
 OpenClaw refuses a non-loopback bind without auth, so an auth-none gateway listens on loopback
-only and has no remote vantage (`Endpoint.remote_unavailable` says so).
+only and has no remote vantage (`Endpoint.remote_unavailable` says so); so does a config none of
+whose cases is remote (`Target.bind_plan`).
 
 Which bridge: by default (`network=None`) the target creates its own bridge network in
 198.19.<k>.0/24 (the benchmarking range, like the netns of the other targets; 198.18.x is theirs)
@@ -58,6 +59,7 @@ from conformance.targets import hermetic
 from conformance.targets import image as images
 from conformance.targets import npmcache as provisioning
 from conformance.targets.base import (
+    BindPlan,
     CliRun,
     Endpoint,
     GatewayPool,
@@ -564,10 +566,9 @@ class ContainerTarget(GatewayPool):
 
     def _start(self, spec: GatewaySpec) -> _Gateway:
         self.progress(f"{self.name}: starting a gateway [{spec.label}]...")
-        # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan
-        # without auth", exit 78): such a gateway listens on loopback only.
-        remote_ok = spec.auth != "none"
-        bind = "lan" if remote_ok else "loopback"
+        # The bridge network is always there: the plan decides by the config and its cases.
+        plan = self.bind_plan(spec, can_reach_remote=True)
+        bind = plan.bind
         token, password = hermetic.new_secrets(spec)
         config = self._render_config(spec, token=token, password=password, bind=bind)
         workdir = self._make_workdir(spec, config)
@@ -599,7 +600,7 @@ class ContainerTarget(GatewayPool):
         with self._lock:
             self._all.append(gw)
         try:
-            endpoint = self._connect_endpoint(gw, spec, remote_ok, token, password, started)
+            endpoint = self._connect_endpoint(gw, spec, plan, token, password, started)
         except BaseException:
             self._remove(gw)
             with self._lock, contextlib.suppress(ValueError):
@@ -612,7 +613,7 @@ class ContainerTarget(GatewayPool):
         self,
         gw: _Gateway,
         spec: GatewaySpec,
-        remote_ok: bool,
+        plan: BindPlan,
         token: str | None,
         password: str | None,
         started: float,
@@ -636,10 +637,8 @@ class ContainerTarget(GatewayPool):
         remote: Vantage | None = None
         remote_peer_ip: str | None = None
         remote_unavailable: str | None = None
-        if not remote_ok:
-            remote_unavailable = (
-                "OpenClaw refuses to listen on a non-loopback address with auth mode none"
-            )
+        if not plan.remote:
+            remote_unavailable = plan.remote_unavailable
         elif ip is None:
             remote_unavailable = f"the container has no address on the {self.network} network"
         else:

@@ -39,6 +39,14 @@ def safe_label(spec: GatewaySpec) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.label)[:40]
 
 
+# Releases up to 2026.2.26 at least refuse to start bound beyond loopback with the Control UI on
+# and no `gateway.controlUi.allowedOrigins` ("non-loopback Control UI requires
+# gateway.controlUi.allowedOrigins"); the other way out, dangerouslyAllowHostHeaderOriginFallback,
+# would change which Origins are accepted. An origin in `.invalid` (RFC 2606) that no case sends
+# changes nothing a case depends on: the origin check only ever compares a sent Origin with it.
+BIND_ONLY_ORIGIN = "https://bind-only.conformance.invalid"
+
+
 def render_config(
     spec: GatewaySpec,
     *,
@@ -61,6 +69,8 @@ def render_config(
     except ValueError as exc:
         raise CaseNotApplicable(str(exc)) from exc
     config.setdefault("logging", {})["file"] = log_file
+    if bind != "loopback" and not spec.control_ui.allowed_origins:
+        config["gateway"].setdefault("controlUi", {})["allowedOrigins"] = [BIND_ONLY_ORIGIN]
     return config
 
 

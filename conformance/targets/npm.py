@@ -220,10 +220,8 @@ class NpmTarget(GatewayPool):
 
     def _start(self, spec: GatewaySpec, node: Path, package: Path) -> _Gateway:
         self.progress(f"{self.name}: starting a gateway [{spec.label}]...")
-        # OpenClaw refuses a non-loopback bind without auth ("Refusing to bind gateway to lan
-        # without auth", exit 78 on 2026.9.6): such a gateway listens on loopback only.
-        remote_ok = self.netns is not None and spec.auth != "none"
-        bind = "lan" if remote_ok else "loopback"
+        plan = self.bind_plan(spec, can_reach_remote=self.netns is not None)
+        remote_ok, bind = plan.remote, plan.bind
         token, password = hermetic.new_secrets(spec)
         workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{hermetic.safe_label(spec)}-"))
         for sub in ("home", "state", "tmp"):
@@ -296,9 +294,7 @@ class NpmTarget(GatewayPool):
             remote_peer_ip=remote_peer_ip,
             log_tail=gw.log_tail,
             version=self.version,
-            remote_unavailable=None
-            if remote_ok or self.netns is None
-            else "OpenClaw refuses to listen on a non-loopback address with auth mode none",
+            remote_unavailable=plan.remote_unavailable,
         )
         return gw
 

@@ -18,7 +18,7 @@ from typing import Any
 from conformance.protocol.client import HandshakeOutcome, Timeouts, handshake
 from conformance.protocol.frames import ConnectPlan, shared_auth
 from conformance.protocol.sockets import Vantage
-from conformance.targets.base import TargetUnavailable
+from conformance.targets.base import GatewayStartError, TargetUnavailable, start_failure_reason
 
 ATTEMPT_TIMEOUT_S = 10.0
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
@@ -199,6 +199,15 @@ def run_coroutine(coro: Any) -> Any:
     return box.get("value")
 
 
+def _start_error(error: type[Exception], message: str, tail: str, how: str) -> Exception:
+    """The start failure as `error`; a GatewayStartError also gets its short reason: how the
+    start failed and, when the log has them, the gateway's own words."""
+    if issubclass(error, GatewayStartError):
+        said = start_failure_reason(tail)
+        return error(message, reason=f"{how}: {said}" if said else how)
+    return error(message)
+
+
 def wait_ready(
     vantage: Vantage,
     *,
@@ -222,13 +231,18 @@ def wait_ready(
     while True:
         died = exited()
         if died is not None:
-            raise error(f"{what} {died} before it was ready ({last}). Log tail:\n{log_tail()}")
+            tail = log_tail()
+            raise _start_error(
+                error, f"{what} {died} before it was ready ({last}). Log tail:\n{tail}",
+                tail, f"{what} {died} before it was ready",
+            )  # fmt: skip
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise error(
-                f"{what} not ready after {timeout:g}s (last attempt: {last}). Log tail:"
-                f"\n{log_tail()}"
-            )
+            tail = log_tail()
+            raise _start_error(
+                error, f"{what} not ready after {timeout:g}s (last attempt: {last}). Log tail:"
+                f"\n{tail}", tail, f"{what} not ready after {timeout:g}s ({last})",
+            )  # fmt: skip
         attempt = min(ATTEMPT_TIMEOUT_S, max(0.5, remaining))
         outcome = run_coroutine(handshake(
             vantage,

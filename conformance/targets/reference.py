@@ -66,9 +66,10 @@ class ReferenceTarget(Target):
         folder.mkdir()
         token, password = hermetic.new_secrets(spec)
         ns = self.netns
-        # OpenClaw (and so the reference) listens beyond loopback only with auth: a gateway with
-        # auth none serves loopback cases alone.
-        remote_ok = ns is not None and spec.auth != "none"
+        # OpenClaw (and so the reference) listens beyond loopback only with auth, and only for a
+        # config some case is remote for: the same plan as the real gateways'.
+        plan = self.bind_plan(spec, can_reach_remote=ns is not None)
+        remote_ok = plan.remote
         config = spec.to_openclaw_config(
             token=token,
             password=password,
@@ -105,9 +106,7 @@ class ReferenceTarget(Target):
             remote_peer_ip=ns.outer_ip if remote_ok and ns else None,
             log_tail=proc.tail,
             version=self.version,
-            remote_unavailable=None
-            if remote_ok or ns is None
-            else "OpenClaw refuses to listen on a non-loopback address with auth mode none",
+            remote_unavailable=plan.remote_unavailable,
         )
 
     def close(self) -> None:
