@@ -12,6 +12,7 @@ from conformance.cases.errors import Loc
 from conformance.cases.model import DeviceState, FirstFrame, Proof
 from conformance.cases.needs import NOT_ALLOWED_ORIGIN
 from conformance.cases.schema import CaseModel, ExpectModel
+from conformance.versions import Version
 
 Problem = tuple[Loc, str]
 
@@ -21,6 +22,7 @@ _ACCEPTANCE_ONLY = ("scopes", "device_token", "auth_method")
 
 def case_problems(case: CaseModel) -> Iterator[Problem]:
     yield from expect_problems(case.expect)
+    yield from era_problems(case)
     yield from device_problems(case)
     yield from origin_problems(case)
     if (
@@ -31,6 +33,32 @@ def case_problems(case: CaseModel) -> Iterator[Problem]:
             ("handshake", "first_frame"),
             "'silent' needs gateway.handshake_timeout_ms, so the case waits a bounded time",
         )
+
+
+def era_problems(case: CaseModel) -> Iterator[Problem]:
+    """Eras are windows inside the case's own since/until, in order, not overlapping, each
+    saying something (an expectation, or a security flag)."""
+    previous_until: Version | None = None
+    for i, era in enumerate(case.eras):
+        loc: Loc = ("eras", i)
+        since = Version.parse(era.since) if era.since else None
+        until = Version.parse(era.until) if era.until else None
+        if since is None and until is None:
+            yield loc, "an era needs since or until (else it is the whole contract: use expect)"
+        if since and until and not since.release < until.release:
+            yield loc, f"since {era.since} is not before until {era.until}"
+        if i and (since is None or (previous_until and since.release < previous_until.release)):
+            yield loc, "eras must be in release order and must not overlap"
+        if era.expect is None and era.security is None:
+            yield loc, "an era states an expect (the contract of its time) or a security flag"
+        if era.expect is not None:
+            for sub, text in expect_problems(era.expect):
+                yield (*loc, *sub), text
+        if not era.refs and era.expect is not None:
+            yield (*loc, "refs"), "an era names the upstream change it follows (refs)"
+        previous_until = until
+        if until is None and i < len(case.eras) - 1:
+            yield loc, "only the last era may be open-ended (no until)"
 
 
 def expect_problems(expect: ExpectModel) -> Iterator[Problem]:

@@ -200,6 +200,26 @@ class ExpectModel(_Model):
     """false: closed without any response."""
     http_status: StrictInt = None
     """The WebSocket upgrade is refused with this status."""
+    secondary: list[Literal["device_token"]] = []
+    """Primary checks this case demotes to secondary (judged, reported, never failing it)."""
+
+
+class EraModel(_Model):
+    """One era of a deliberately changed behaviour: releases `since` <= v < `until` are judged
+    by this era's `expect` (default: the case's own) instead of the case's."""
+
+    since: GatewayVersion | None = None
+    """The first release of the era."""
+    until: GatewayVersion | None = None
+    """The first release after the era."""
+    expect: ExpectModel | None = None
+    refs: StrList = []
+    """The upstream change that opened (or closed) the era."""
+    note: StrictStr | None = None
+    """What changed, in one line."""
+    security: StrictStr | None = None
+    """A security-relevant change with no recorded upstream decision: every report flags the
+    releases of this era (e.g. a fix undone)."""
 
 
 class CaseModel(_Model):
@@ -225,6 +245,8 @@ class CaseModel(_Model):
     protocol: ProtocolModel = ProtocolModel(min=3, max=4)
     handshake: HandshakeModel = HandshakeModel()
     expect: ExpectModel
+    """The current contract; releases inside one of `eras` are judged by that era instead."""
+    eras: list[EraModel] = []
 
 
 # --- fragments ------------------------------------------------------------------------------

@@ -37,11 +37,15 @@ def _record(
     differential: dict[str, Any] | None = None,
     need: Any = None,
     problems: list[dict[str, Any]] | None = None,
+    judged: Case | None = None,
 ) -> None:
     data: dict[str, Any] = {
         "observed": observed,
         "message": message,
         "problems": problems,
+        # The era of the contract the case was judged by, and that era's expectation.
+        "era": judged.era.as_dict() if judged is not None and judged.era else None,
+        "expected": judged.expected_dict() if judged is not None and judged.era else None,
         "need": getattr(need, "value", need),
         # Travels with the report to the xdist controller, which has no target of its own.
         "target": {
@@ -62,6 +66,8 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     try:
         target.check_case(case)
         _check_version_window(case, target)
+        # Each release is judged by the contract of its time (the case's eras).
+        case = case.for_version(Version.leading(target.version))
         endpoint = target.endpoint(case.gateway)
         obs = run_case_sync(case, endpoint)
     except CaseNotApplicable as exc:
@@ -98,13 +104,22 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     if verdict.error:
         message = verdict.error
     elif verdict.passed:
-        message = ""
+        # A pass may still carry findings (secondary checks): reported, never failing.
+        message = verdict.headline if verdict.findings else ""
     elif case.severity is Severity.INFO:
         # Open upstream questions: recorded for the report, never failing.
         message = f"info: {verdict.headline}"
     else:
         message = verdict.headline
-    _record(item, observed, message, target, differential, problems=verdict.problems_dicts())
+    _record(
+        item,
+        observed,
+        message,
+        target,
+        differential,
+        problems=verdict.problems_dicts(),
+        judged=case,
+    )
     if verdict.error:
         raise RuntimeError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
     if message and not verdict.passed and case.severity is not Severity.INFO:
