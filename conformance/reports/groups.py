@@ -56,7 +56,8 @@ class Group:
 
 def _first_line(text: str) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return _VOLATILE.sub("", line).strip(" ;:")
+    # Removing a volatile part can leave two spaces where it was.
+    return " ".join(_VOLATILE.sub("", line).split()).strip(" ;:")
 
 
 def _causes(case: dict[str, Any], check: str) -> list[str]:
