@@ -43,6 +43,8 @@ class Observation:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     device_id: str | None = None
     paired_token: str | None = None  # the device token obtained while pairing, if any
+    # Other devices the case paired on the gateway (`device_token: other-device`), to clean up.
+    other_device_ids: list[str] = field(default_factory=list)
     attempts: int = 1
     notes: list[str] = field(default_factory=list)
 
@@ -348,15 +350,15 @@ async def _pair_through_proxy(
     return _issued_token(outcome)
 
 
-async def _other_device_token(case: Case, endpoint: Endpoint) -> str:
-    """A token issued to another device, paired just before as the case's device would be."""
+async def _other_device_token(case: Case, endpoint: Endpoint, other: DeviceIdentity) -> str:
+    """A token issued to `other`, paired just before as the case's device would be."""
     paired_as = case.device.paired_as or PairedAs(
         role=case.role,
         scopes=case.scopes or (),
         platform=case.client.platform,
         device_family=case.client.device_family,
     )
-    token = await _pair(case, endpoint, DeviceIdentity.generate(), paired_as)
+    token = await _pair(case, endpoint, other, paired_as)
     if token is None:
         raise PreconditionError("the case sends another device's token, but pairing issued none")
     return token
@@ -369,6 +371,7 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
     if ident is not None and case.device.state is DeviceState.PAIRED:
         paired_token = await _pair(case, endpoint, ident)
     auth = _shared_auth(case, endpoint)
+    others: list[str] = []
     if case.credentials.device_token is DeviceTokenUse.ISSUED:
         if paired_token is None:
             raise PreconditionError(
@@ -378,7 +381,9 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
     elif case.credentials.device_token is DeviceTokenUse.WRONG:
         auth["deviceToken"] = b64url(secrets.token_bytes(32))
     elif case.credentials.device_token is DeviceTokenUse.OTHER_DEVICE:
-        auth["deviceToken"] = await _other_device_token(case, endpoint)
+        other = DeviceIdentity.generate()
+        others.append(other.device_id)
+        auth["deviceToken"] = await _other_device_token(case, endpoint, other)
     plan = ConnectPlan(
         client_id=case.client.id,
         client_mode=case.client.mode,
@@ -409,6 +414,7 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         device_id=ident.device_id if ident else None,
         paired_token=paired_token,
         attempts=attempts,
+        other_device_ids=others,
     )
     if outcome.connection is not None:
         try:
