@@ -190,6 +190,11 @@ def build_case(m: schema.CaseModel, source: str) -> Case:
         platform=m.client.platform,
         device_family=m.client.device_family,
         version=m.client.version,
+        display_name=m.client.display_name,
+        instance_id=m.client.instance_id,
+        caps=None if m.client.caps is None else tuple(m.client.caps),
+        locale=m.client.locale,
+        user_agent=m.client.user_agent,
     )
     return Case(
         id=m.id,

@@ -37,22 +37,34 @@ class FirstFrame(enum.Enum):
 
 
 class Secret(enum.Enum):
-    RIGHT = "right"
-    WRONG = "wrong"
+    """What a case sends in `auth.token` or `auth.password`."""
+
+    RIGHT = "right"  # the gateway's secret of this field's kind
+    WRONG = "wrong"  # a random value
+    GATEWAY_TOKEN = "gateway-token"  # the gateway's token, whichever field carries it
+    GATEWAY_PASSWORD = "gateway-password"  # the gateway's password, whichever field carries it
 
 
 class DeviceTokenUse(enum.Enum):
     ISSUED = "issued"
     WRONG = "wrong"
+    OTHER_DEVICE = "other-device"  # a token pairing issued to another device of the gateway
 
 
 @dataclass(frozen=True)
 class ClientSpec:
     id: str
     mode: str
-    platform: str | None = "linux"
+    platform: str | None = "linux"  # None: not sent
     device_family: str | None = None
     version: str = "conformance"
+    # Sent as given when not None: client.displayName, client.instanceId, and the top-level
+    # connect params caps, locale and userAgent (the case file keeps them with the client).
+    display_name: str | None = None
+    instance_id: str | None = None
+    caps: tuple[str, ...] | None = None
+    locale: str | None = None
+    user_agent: str | None = None
 
     @property
     def label(self) -> str:

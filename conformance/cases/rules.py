@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conformance.cases.errors import Loc
-from conformance.cases.model import DeviceState, FirstFrame, Proof
+from conformance.cases.model import DeviceState, DeviceTokenUse, FirstFrame, Proof, Secret
 from conformance.cases.needs import NOT_ALLOWED_ORIGIN
 from conformance.cases.schema import CaseModel, ExpectModel
 from conformance.versions import Version
@@ -24,6 +24,7 @@ def case_problems(case: CaseModel) -> Iterator[Problem]:
     yield from expect_problems(case.expect)
     yield from era_problems(case)
     yield from device_problems(case)
+    yield from credential_problems(case)
     yield from origin_problems(case)
     if (
         case.handshake.first_frame is FirstFrame.SILENT
@@ -94,11 +95,33 @@ def device_problems(case: CaseModel) -> Iterator[Problem]:
         device.proof is not Proof.VALID or "signature" in device.model_fields_set
     ):
         yield ("device",), "proof/signature need device.state 'unpaired' or 'paired'"
-    if case.credentials.device_token is not None and device.state is not DeviceState.PAIRED:
+    use = case.credentials.device_token
+    if use is DeviceTokenUse.OTHER_DEVICE:
+        if device.state is DeviceState.NONE:
+            yield (
+                ("credentials", "device_token"),
+                "'other-device' needs device.state 'unpaired' or 'paired' (a device to send it)",
+            )
+    elif use is not None and device.state is not DeviceState.PAIRED:
         yield (
             ("credentials", "device_token"),
             "needs device.state 'paired' (the token comes from pairing)",
         )
+
+
+_GATEWAY_SECRET = {Secret.GATEWAY_TOKEN: "token", Secret.GATEWAY_PASSWORD: "password"}
+
+
+def credential_problems(case: CaseModel) -> Iterator[Problem]:
+    """`gateway-token` / `gateway-password` send a secret the gateway must have."""
+    for name in ("token", "password"):
+        use = getattr(case.credentials, name)
+        mode = _GATEWAY_SECRET.get(use)
+        if mode is not None and case.gateway.auth != mode:
+            yield (
+                ("credentials", name),
+                f"'{use.value}' needs gateway.auth {mode} (only that gateway has a {mode})",
+            )
 
 
 def origin_problems(case: CaseModel) -> Iterator[Problem]:

@@ -133,20 +133,37 @@ class ConnectionModel(_Model):
 
 
 class ClientModel(_Model):
+    """The connect's client; every string is sent as given, even an empty one."""
+
     id: StrictStr
     mode: StrictStr
     platform: StrictStr | None = "linux"
+    """null: not sent."""
     device_family: StrictStr | None = None
     version: StrictStr = "conformance"
+    display_name: StrictStr | None = None
+    """client.displayName."""
+    instance_id: StrictStr | None = None
+    """client.instanceId."""
+    caps: StrList | None = None
+    """The connect's top-level `caps`."""
+    locale: StrictStr | None = None
+    """The connect's top-level `locale`."""
+    user_agent: StrictStr | None = None
+    """The connect's top-level `userAgent`."""
 
 
 class CredentialsModel(_Model):
     """Secrets sent; absent or null: not sent."""
 
     token: Secret | None = None
+    """`right`: the gateway's token; `wrong`: a random value; `gateway-token` /
+    `gateway-password`: the gateway's token or password, whatever its auth mode."""
     password: Secret | None = None
+    """As `token`, for auth.password (`right`: the gateway's password)."""
     device_token: DeviceTokenUse | None = None
-    """The token pairing issued (device.state paired), or a wrong one."""
+    """`issued`: the token pairing issued to the case's device (device.state paired);
+    `wrong`: a random one; `other-device`: one issued to another device paired just before."""
 
 
 class PairedAsModel(_Model):

@@ -91,6 +91,8 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     error = obs.outcome.error
     request_id = error.details.get("requestId") if error else None
     target.note(case, obs.device_id, request_id if isinstance(request_id, str) else None)
+    for other in obs.other_device_ids:  # paired for `device_token: other-device`
+        target.note(case, other, None)
     differential = None
     if session.settings.differential_profile:
         ref_obs, why = session.reference_observation(case)
