@@ -47,24 +47,31 @@ def evaluate_shared_auth(
     if mode == "none":
         return AuthResult(ok=True, method="none", shared_provided=provided)
     if mode == "token":
-        if not config.token:
-            return AuthResult(False, "token", "token_missing_config", shared_provided=provided)
-        if token is None:
-            return AuthResult(False, "token", "token_missing", shared_provided=provided)
-        if not safe_equal(token, config.token):
-            return AuthResult(False, "token", "token_mismatch", shared_provided=provided)
-        return AuthResult(True, "token", shared_auth_ok=True, shared_provided=True)
+        return _shared_secret("token", config.token, _candidate(profile, token, password), provided)
     if mode == "password":
-        if not config.password:
-            return AuthResult(
-                False, "password", "password_missing_config", shared_provided=provided
-            )
-        if password is None:
-            return AuthResult(False, "password", "password_missing", shared_provided=provided)
-        if not safe_equal(password, config.password):
-            return AuthResult(False, "password", "password_mismatch", shared_provided=provided)
-        return AuthResult(True, "password", shared_auth_ok=True, shared_provided=True)
+        return _shared_secret(
+            "password", config.password, _candidate(profile, password, token), provided
+        )
     return _trusted_proxy(config, profile, ctx, provided)
+
+
+def _candidate(profile: Profile, own: str | None, other: str | None) -> str | None:
+    """The value checked against the mode's secret: its own field, or (9.6) the other one."""
+    if own is not None or not profile.shared_secret_in_either_field:
+        return own
+    return other
+
+
+def _shared_secret(
+    kind: str, configured: str | None, candidate: str | None, provided: bool
+) -> AuthResult:
+    if not configured:
+        return AuthResult(False, kind, f"{kind}_missing_config", shared_provided=provided)
+    if candidate is None:
+        return AuthResult(False, kind, f"{kind}_missing", shared_provided=provided)
+    if not safe_equal(candidate, configured):
+        return AuthResult(False, kind, f"{kind}_mismatch", shared_provided=provided)
+    return AuthResult(True, kind, shared_auth_ok=True, shared_provided=True)
 
 
 def _trusted_proxy(
@@ -107,6 +114,15 @@ _DETAIL_CODES = {
     "bootstrap_token_invalid": "AUTH_BOOTSTRAP_TOKEN_INVALID",
     "rate_limited": "AUTH_RATE_LIMITED",
 }
+
+
+def detail_code(reason: str, profile: Profile) -> str:
+    """error.details.code of a failed auth: the profile's prefix rows first (9.6 names a
+    missing required trusted-proxy header), then the reasons every release names."""
+    for prefix, code in profile.auth_detail_code_prefixes:
+        if reason.startswith(prefix):
+            return code
+    return _DETAIL_CODES.get(reason, "AUTH_UNAUTHORIZED")
 
 
 def _hint(kind: str, *, client_id: str, client_mode: str, local: bool, profile: Profile) -> str:
@@ -204,7 +220,7 @@ def unauthorized_error(
     message = unauthorized_message(
         reason, client_id=client_id, client_mode=client_mode, local=local, profile=profile
     )
-    code = "AUTH_REQUIRED" if reason is None else _DETAIL_CODES.get(reason, "AUTH_UNAUTHORIZED")
+    code = "AUTH_REQUIRED" if reason is None else detail_code(reason, profile)
     details = {
         "code": code,
         "authReason": reason,

@@ -40,6 +40,11 @@ CLIENT_MODES_9_6 = (*CLIENT_MODES_3_13, "worker")
 # §1.4: additional optional connect params of 9.6; their inner shape is not checked.
 EXTRA_PARAMS_9_6 = ("computerUse", "workerRuns", "modelCatalog")
 EXTRA_CLIENT_FIELDS_9_6 = ("buildId", "timeZone")
+# 9.6 (observed 2026-12-03): error.details.code for failed-auth reasons by prefix, before the
+# codes every release shares (auth.py); 3.13 answers these AUTH_UNAUTHORIZED.
+AUTH_DETAIL_CODE_PREFIXES_9_6 = (
+    ("trusted_proxy_missing_header_", "AUTH_IDENTITY_HEADER_REQUIRED"),
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,13 @@ class Profile:
     http_403_for_proxied_loopback_client: bool
     # §4.2: 9.6 pairing locality (container-local equivalents) vs 3.13's isLocalClient only.
     pairing_locality_v96: bool
+    # 9.6 (observed 2026-12-03): the shared secret is read from either auth field, its own
+    # first: the token sent as auth.password authenticates a token gateway (method token), a
+    # random value there is token_mismatch; likewise the password as auth.token. 3.13 reads
+    # only the mode's own field (token_missing / password_missing).
+    shared_secret_in_either_field: bool
+    # error.details.code by failed-auth reason prefix (auth.detail_code).
+    auth_detail_code_prefixes: tuple[tuple[str, str], ...]
     # K12: 9.6 reports a device-token scope failure as scope_mismatch.
     device_token_scope_mismatch_reason: str
     # K13/K14 wording.
@@ -108,6 +120,8 @@ CURRENT = Profile(
     http_403_for_untrusted_proxy_headers=True,
     http_403_for_proxied_loopback_client=True,
     pairing_locality_v96=True,
+    shared_secret_in_either_field=True,
+    auth_detail_code_prefixes=AUTH_DETAIL_CODE_PREFIXES_9_6,
     device_token_scope_mismatch_reason="scope_mismatch",
     local_cli_auth_hints=True,
     pairing_messages_with_reason=True,
@@ -137,6 +151,8 @@ V2026_3_13 = Profile(
     http_403_for_untrusted_proxy_headers=False,
     http_403_for_proxied_loopback_client=False,
     pairing_locality_v96=False,
+    shared_secret_in_either_field=False,
+    auth_detail_code_prefixes=(),
     device_token_scope_mismatch_reason="device_token_mismatch",
     local_cli_auth_hints=False,
     pairing_messages_with_reason=False,

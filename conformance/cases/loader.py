@@ -28,6 +28,7 @@ from conformance.cases.model import (
     Credentials,
     DeviceSpec,
     DeviceState,
+    Era,
     Expectation,
     PairedAs,
 )
@@ -189,6 +190,11 @@ def build_case(m: schema.CaseModel, source: str) -> Case:
         platform=m.client.platform,
         device_family=m.client.device_family,
         version=m.client.version,
+        display_name=m.client.display_name,
+        instance_id=m.client.instance_id,
+        caps=None if m.client.caps is None else tuple(m.client.caps),
+        locale=m.client.locale,
+        user_agent=m.client.user_agent,
     )
     return Case(
         id=m.id,
@@ -217,6 +223,17 @@ def build_case(m: schema.CaseModel, source: str) -> Case:
         protocol=(m.protocol.min, m.protocol.max),
         first_frame=m.handshake.first_frame,
         expect=_expectation(m.expect),
+        eras=tuple(
+            Era(
+                since=e.since,
+                until=e.until,
+                expect=None if e.expect is None else _expectation(e.expect),
+                refs=tuple(e.refs),
+                note=e.note,
+                security=e.security,
+            )
+            for e in m.eras
+        ),
         source=source,
     )
 
@@ -260,16 +277,21 @@ def _device(m: schema.CaseModel, client: ClientSpec) -> DeviceSpec:
 
 
 def _expectation(e: schema.ExpectModel) -> Expectation:
+    secondary = frozenset(e.secondary)
     if e.accepted:
         return Expectation(
             accepted=True,
             scopes=frozenset(e.scopes),
             device_token=e.device_token,
             auth_method=e.auth_method,
+            secondary=secondary,
         )
     if e.http_status is not None:
-        return Expectation(accepted=False, http_status=e.http_status, response=False)
+        return Expectation(
+            accepted=False, http_status=e.http_status, response=False, secondary=secondary
+        )
     return Expectation(
+        secondary=secondary,
         accepted=False,
         error=e.error,
         details_code=e.details_code,

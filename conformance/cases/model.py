@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.frames import Proof
+from conformance.versions import Version
 
 
 class Severity(enum.Enum):
@@ -36,22 +37,34 @@ class FirstFrame(enum.Enum):
 
 
 class Secret(enum.Enum):
-    RIGHT = "right"
-    WRONG = "wrong"
+    """What a case sends in `auth.token` or `auth.password`."""
+
+    RIGHT = "right"  # the gateway's secret of this field's kind
+    WRONG = "wrong"  # a random value
+    GATEWAY_TOKEN = "gateway-token"  # the gateway's token, whichever field carries it
+    GATEWAY_PASSWORD = "gateway-password"  # the gateway's password, whichever field carries it
 
 
 class DeviceTokenUse(enum.Enum):
     ISSUED = "issued"
     WRONG = "wrong"
+    OTHER_DEVICE = "other-device"  # a token pairing issued to another device of the gateway
 
 
 @dataclass(frozen=True)
 class ClientSpec:
     id: str
     mode: str
-    platform: str | None = "linux"
+    platform: str | None = "linux"  # None: not sent
     device_family: str | None = None
     version: str = "conformance"
+    # Sent as given when not None: client.displayName, client.instanceId, and the top-level
+    # connect params caps, locale and userAgent (the case file keeps them with the client).
+    display_name: str | None = None
+    instance_id: str | None = None
+    caps: tuple[str, ...] | None = None
+    locale: str | None = None
+    user_agent: str | None = None
 
     @property
     def label(self) -> str:
@@ -104,10 +117,13 @@ class Expectation:
     close: int | None = None
     response: bool = True
     http_status: int | None = None
+    secondary: frozenset[str] = frozenset()  # primary fields this case demotes
 
     def as_dict(self) -> dict[str, Any]:
         """The report's `expected` object: only what the case states."""
         out: dict[str, Any] = {"accepted": self.accepted}
+        if self.secondary:
+            out["secondary"] = sorted(self.secondary)
         if self.accepted:
             if self.scopes is not None:
                 out["scopes"] = sorted(self.scopes)
@@ -133,6 +149,41 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Era:
+    """A deliberate change of the contract: releases `since` <= v < `until` are judged by
+    `expect` (None: the case's own), and the report names the era's refs and note. `security`
+    marks a change no upstream decision records (a fix undone): reported as such wherever a
+    release of the era is judged."""
+
+    since: str | None = None
+    until: str | None = None
+    expect: Expectation | None = None
+    refs: tuple[str, ...] = ()
+    note: str | None = None
+    security: str | None = None
+
+    def contains(self, version: Version) -> bool:
+        release = version.release
+        if self.since is not None and release < Version.parse(self.since).release:
+            return False
+        return self.until is None or release < Version.parse(self.until).release
+
+    @property
+    def window(self) -> str:
+        first = self.since or "the first release"
+        return f"{first} to {f'before {self.until}' if self.until else 'the latest'}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since,
+            "until": self.until,
+            "refs": list(self.refs),
+            "note": self.note,
+            "security": self.security,
+        }
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     severity: Severity
@@ -151,10 +202,27 @@ class Case:
     tags: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    eras: tuple[Era, ...] = ()
+    era: Era | None = None  # the era this copy of the case is judged by (`for_version`)
     source: str = ""  # file:line where the case (or its matrix) is defined
 
     def expected_dict(self) -> dict[str, Any]:
         return self.expect.as_dict()
+
+    def era_for(self, version: Version | None) -> Era | None:
+        """The era a release of `version` is judged by; None: the current contract (also when
+        the version is unknown)."""
+        if version is None:
+            return None
+        return next((era for era in self.eras if era.contains(version)), None)
+
+    def for_version(self, version: Version | None) -> Case:
+        """This case as a release of `version` is judged: its era's expectation in place of
+        the current one."""
+        era = self.era_for(version)
+        if era is None:
+            return self
+        return replace(self, expect=era.expect or self.expect, era=era)
 
     @property
     def locality(self) -> str:

@@ -133,20 +133,37 @@ class ConnectionModel(_Model):
 
 
 class ClientModel(_Model):
+    """The connect's client; every string is sent as given, even an empty one."""
+
     id: StrictStr
     mode: StrictStr
     platform: StrictStr | None = "linux"
+    """null: not sent."""
     device_family: StrictStr | None = None
     version: StrictStr = "conformance"
+    display_name: StrictStr | None = None
+    """client.displayName."""
+    instance_id: StrictStr | None = None
+    """client.instanceId."""
+    caps: StrList | None = None
+    """The connect's top-level `caps`."""
+    locale: StrictStr | None = None
+    """The connect's top-level `locale`."""
+    user_agent: StrictStr | None = None
+    """The connect's top-level `userAgent`."""
 
 
 class CredentialsModel(_Model):
     """Secrets sent; absent or null: not sent."""
 
     token: Secret | None = None
+    """`right`: the gateway's token; `wrong`: a random value; `gateway-token` /
+    `gateway-password`: the gateway's token or password, whatever its auth mode."""
     password: Secret | None = None
+    """As `token`, for auth.password (`right`: the gateway's password)."""
     device_token: DeviceTokenUse | None = None
-    """The token pairing issued (device.state paired), or a wrong one."""
+    """`issued`: the token pairing issued to the case's device (device.state paired);
+    `wrong`: a random one; `other-device`: one issued to another device paired just before."""
 
 
 class PairedAsModel(_Model):
@@ -200,6 +217,26 @@ class ExpectModel(_Model):
     """false: closed without any response."""
     http_status: StrictInt = None
     """The WebSocket upgrade is refused with this status."""
+    secondary: list[Literal["device_token"]] = []
+    """Primary checks this case demotes to secondary (judged, reported, never failing it)."""
+
+
+class EraModel(_Model):
+    """One era of a deliberately changed behaviour: releases `since` <= v < `until` are judged
+    by this era's `expect` (default: the case's own) instead of the case's."""
+
+    since: GatewayVersion | None = None
+    """The first release of the era."""
+    until: GatewayVersion | None = None
+    """The first release after the era."""
+    expect: ExpectModel | None = None
+    refs: StrList = []
+    """The upstream change that opened (or closed) the era."""
+    note: StrictStr | None = None
+    """What changed, in one line."""
+    security: StrictStr | None = None
+    """A security-relevant change with no recorded upstream decision: every report flags the
+    releases of this era (e.g. a fix undone)."""
 
 
 class CaseModel(_Model):
@@ -225,6 +262,8 @@ class CaseModel(_Model):
     protocol: ProtocolModel = ProtocolModel(min=3, max=4)
     handshake: HandshakeModel = HandshakeModel()
     expect: ExpectModel
+    """The current contract; releases inside one of `eras` are judged by that era instead."""
+    eras: list[EraModel] = []
 
 
 # --- fragments ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from conformance.cases.model import (
     Case,
     DeviceState,
     DeviceTokenUse,
+    PairedAs,
     Secret,
 )
 from conformance.cases.model import FirstFrame as FirstFrameKind
@@ -68,6 +69,8 @@ class Observation:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     device_id: str | None = None
     paired_token: str | None = None  # the device token obtained while pairing, if any
+    # Other devices the case paired on the gateway (`device_token: other-device`), to clean up.
+    other_device_ids: list[str] = field(default_factory=list)
     attempts: int = 1
     notes: list[str] = field(default_factory=list)
 
@@ -163,11 +166,16 @@ def request_headers(case: Case, vantage: Vantage, endpoint: Endpoint) -> dict[st
     return headers
 
 
-def _secret(use: Secret | None, right: str | None, what: str) -> str | None:
+def _secret(use: Secret | None, right: str | None, endpoint: Endpoint, what: str) -> str | None:
+    """The value a case sends in the `what` field (token or password) for `use`."""
     if use is None:
         return None
     if use is Secret.WRONG:
         return "wrong-" + secrets.token_hex(8)
+    if use is Secret.GATEWAY_TOKEN:
+        right, what = endpoint.token, "token"
+    elif use is Secret.GATEWAY_PASSWORD:
+        right, what = endpoint.password, "password"
     if right is None:
         raise CaseNotApplicable(
             f"needs the gateway's {what}, which was not given", need=Need.SECRET
@@ -244,8 +252,8 @@ async def _connect_with_retry(
 
 def _shared_auth(case: Case, endpoint: Endpoint) -> dict[str, str]:
     auth: dict[str, str] = {}
-    token = _secret(case.credentials.token, endpoint.token, "token")
-    password = _secret(case.credentials.password, endpoint.password, "password")
+    token = _secret(case.credentials.token, endpoint.token, endpoint, "token")
+    password = _secret(case.credentials.password, endpoint.password, endpoint, "password")
     if token is not None:
         auth["token"] = token
     if password is not None:
@@ -253,10 +261,16 @@ def _shared_auth(case: Case, endpoint: Endpoint) -> dict[str, str]:
     return auth
 
 
-async def _pair(case: Case, endpoint: Endpoint, ident: DeviceIdentity) -> str | None:
-    """Pair the device before the case by silent local pairing; return the device token."""
-    paired_as = case.device.paired_as
+async def _pair(
+    case: Case, endpoint: Endpoint, ident: DeviceIdentity, paired_as: PairedAs | None = None
+) -> str | None:
+    """Pair the device before the case by silent local pairing; return the device token.
+    A trusted-proxy gateway has no shared secret: there the device is paired through the
+    case's proxy (`_pair_through_proxy`)."""
+    paired_as = paired_as or case.device.paired_as
     assert paired_as is not None
+    if case.gateway.auth == "trusted-proxy":
+        return await _pair_through_proxy(case, endpoint, ident, paired_as)
     if endpoint.loopback is None:
         raise PreconditionError("pairing a device needs a loopback vantage point")
     auth: dict[str, str] = {}
@@ -271,8 +285,19 @@ async def _pair(case: Case, endpoint: Endpoint, ident: DeviceIdentity) -> str | 
         auth["password"] = endpoint.password
     elif mode != "none":
         raise PreconditionError(f"cannot pair a device by silent local pairing under auth {mode}")
+    plan = _pairing_plan(paired_as, ident, auth)
+    outcome, _ = await _connect_with_retry(endpoint.loopback, plan.frame, {}, Timeouts())
+    await _close(outcome)
+    if not outcome.accepted:
+        raise _pairing_failed(plan, outcome)
+    return _issued_token(outcome)
+
+
+def _pairing_plan(
+    paired_as: PairedAs, ident: DeviceIdentity, auth: dict[str, str] | None = None
+) -> ConnectPlan:
     is_node = paired_as.role == "node"
-    plan = ConnectPlan(
+    return ConnectPlan(
         client_id="node-host" if is_node else "cli",
         client_mode="node" if is_node else "cli",
         client_version="conformance",
@@ -280,27 +305,122 @@ async def _pair(case: Case, endpoint: Endpoint, ident: DeviceIdentity) -> str | 
         device_family=paired_as.device_family,
         role=paired_as.role,
         scopes=paired_as.scopes,
-        auth=auth,
+        auth=auth or {},
         protocol=(3, 4),
         identity=ident,
     )
-    outcome, _ = await _connect_with_retry(endpoint.loopback, plan.frame, {}, Timeouts())
+
+
+async def _close(outcome: HandshakeOutcome) -> None:
     if outcome.connection is not None:
         await outcome.connection.close()
+        outcome.connection = None
+
+
+def _pairing_failed(
+    plan: ConnectPlan, outcome: HandshakeOutcome, *, silent_local: bool = True
+) -> PreconditionError:
+    """Why a pairing connect was not accepted: no answer is the harness's trouble (an error);
+    a refusal of silent local pairing is the release's departure (section 5, B1); a refusal
+    of another way of pairing (through a proxy, after approval) cannot be judged here."""
     who = f"{plan.client_id}/{plan.client_mode}"
     err = outcome.error
     if outcome.transport_error or (err is not None and err.code == "UNAVAILABLE"):
-        # Not a verdict on the gateway: the harness could not get an answer.
-        raise PreconditionError(f"pairing the device as {who} got no answer: {outcome.summary()}")
-    if not outcome.accepted:
-        raise PreconditionDeparture(
-            "silent local pairing refused",
-            expected="accepted (silent local pairing)",
-            observed=outcome.summary(),
-            detail=f"pairing the device as {who} from loopback: {outcome.summary()}",
-        )
+        return PreconditionError(f"pairing the device as {who} got no answer: {outcome.summary()}")
+    if not silent_local:
+        return PreconditionError(f"pairing the device as {who} failed: {outcome.summary()}")
+    return PreconditionDeparture(
+        "silent local pairing refused",
+        expected="accepted (silent local pairing)",
+        observed=outcome.summary(),
+        detail=f"pairing the device as {who} from loopback: {outcome.summary()}",
+    )
+
+
+def _issued_token(outcome: HandshakeOutcome) -> str | None:
     token = (outcome.auth or {}).get("deviceToken")
     return token if isinstance(token, str) else None
+
+
+# The scopes the approver session asks for; device.pair.approve needs operator.pairing (and
+# 9.6 caps an approval by the approver's own scopes, so it asks for all five).
+APPROVER_SCOPES = (
+    "operator.admin",
+    "operator.read",
+    "operator.write",
+    "operator.approvals",
+    "operator.pairing",
+)
+
+
+async def _pair_through_proxy(
+    case: Case, endpoint: Endpoint, ident: DeviceIdentity, paired_as: PairedAs
+) -> str | None:
+    """Pair on a trusted-proxy gateway as its users would: the device connects through the
+    case's trusted proxy (a pending request), a device-less Control UI session through the same
+    proxy approves it with device.pair.approve, and the device connects again for its token.
+
+    Observed 2026-12-03: 2026.3.13 keeps the proxy Control UI's requested scopes (A8), so this
+    works; 2026.9.6 clears them (K9), so a proxy-only trusted-proxy gateway has no approver and
+    the precondition fails (an error, not a verdict on the case)."""
+    vantage = vantage_for(case, endpoint)
+    headers = request_headers(case, vantage, endpoint)
+    headers.pop("Origin", None)
+    plan = _pairing_plan(paired_as, ident)
+    outcome, _ = await _connect_with_retry(vantage, plan.frame, headers, Timeouts())
+    await _close(outcome)
+    if outcome.accepted:
+        return _issued_token(outcome)
+    err = outcome.error
+    request_id = err.details.get("requestId") if err is not None else None
+    if not isinstance(request_id, str):
+        raise _pairing_failed(plan, outcome, silent_local=False)
+    origin = endpoint.allowed_origin or next(
+        (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
+    )
+    if origin is None:
+        raise PreconditionError("approving through the proxy needs an allowed Control UI origin")
+    approver = ConnectPlan(
+        client_id="openclaw-control-ui", client_mode="webchat", scopes=APPROVER_SCOPES
+    )
+    session, _ = await _connect_with_retry(
+        vantage, approver.frame, {**headers, "Origin": origin}, Timeouts()
+    )
+    try:
+        if session.connection is None:
+            raise PreconditionError(
+                f"the proxy Control UI that would approve the device was refused: "
+                f"{session.summary()}"
+            )
+        result = await session.connection.call("device.pair.approve", {"requestId": request_id})
+    finally:
+        await _close(session)
+    if not result.ok:
+        raise PreconditionError(
+            "the device's pairing request could not be approved through the proxy "
+            f"(device-less Control UI granted {(session.auth or {}).get('scopes')}): "
+            f"{result.error.code if result.error else result.transport_error} "
+            f"{result.error.message if result.error else ''}".rstrip()
+        )
+    outcome, _ = await _connect_with_retry(vantage, plan.frame, headers, Timeouts())
+    await _close(outcome)
+    if not outcome.accepted:
+        raise _pairing_failed(plan, outcome, silent_local=False)
+    return _issued_token(outcome)
+
+
+async def _other_device_token(case: Case, endpoint: Endpoint, other: DeviceIdentity) -> str:
+    """A token issued to `other`, paired just before as the case's device would be."""
+    paired_as = case.device.paired_as or PairedAs(
+        role=case.role,
+        scopes=case.scopes or (),
+        platform=case.client.platform,
+        device_family=case.client.device_family,
+    )
+    token = await _pair(case, endpoint, other, paired_as)
+    if token is None:
+        raise PreconditionError("the case sends another device's token, but pairing issued none")
+    return token
 
 
 async def run_case(case: Case, endpoint: Endpoint) -> Observation:
@@ -310,6 +430,7 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
     if ident is not None and case.device.state is DeviceState.PAIRED:
         paired_token = await _pair(case, endpoint, ident)
     auth = _shared_auth(case, endpoint)
+    others: list[str] = []
     if case.credentials.device_token is DeviceTokenUse.ISSUED:
         paired_as = case.device.paired_as
         if paired_as is None or case.device.state is not DeviceState.PAIRED:
@@ -326,12 +447,21 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         auth["deviceToken"] = paired_token
     elif case.credentials.device_token is DeviceTokenUse.WRONG:
         auth["deviceToken"] = b64url(secrets.token_bytes(32))
+    elif case.credentials.device_token is DeviceTokenUse.OTHER_DEVICE:
+        other = DeviceIdentity.generate()
+        others.append(other.device_id)
+        auth["deviceToken"] = await _other_device_token(case, endpoint, other)
     plan = ConnectPlan(
         client_id=case.client.id,
         client_mode=case.client.mode,
         client_version=case.client.version,
         platform=case.client.platform,
         device_family=case.client.device_family,
+        display_name=case.client.display_name,
+        instance_id=case.client.instance_id,
+        caps=case.client.caps,
+        locale=case.client.locale,
+        user_agent=case.client.user_agent,
         role=case.role,
         scopes=case.scopes,
         auth=auth,
@@ -351,6 +481,7 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         device_id=ident.device_id if ident else None,
         paired_token=paired_token,
         attempts=attempts,
+        other_device_ids=others,
     )
     ignored = handshake_timeout_note(case, outcome)
     if ignored is not None:

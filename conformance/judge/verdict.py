@@ -1,16 +1,22 @@
 """Judging an observation against a case's expectation, and saying why in a short exact diff.
 
 Every way an observation departs from its case is one `Problem`: which observed field, the rule
-it broke, the expected and observed values, and the line of text the message is made of. The
-report stores them per case (`problems`), so its renderings display the verdict instead of
-judging again.
+it broke, the expected and observed values, the line of text the message is made of, and its
+`cause`: the same departure worded without the case's own values, so cases that fail for one
+reason group together (conformance.reports.groups). The report stores them per case
+(`problems`), so its renderings display the verdict instead of judging again.
+
+A problem is a primary or a secondary check (`Check`, cases/README.md "Primary and secondary
+checks"): the decision itself (accepted or not, the codes, the close, the scopes) is primary and
+fails the case; what a client only reads to explain the decision (the auth method, the message
+wording, optional details) is secondary: judged, reported, counted, never failing the case.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from conformance.cases.model import Case, CliCase, Expectation
@@ -30,6 +36,25 @@ class Rule(enum.Enum):
     FINISHED = "finished"  # the CLI command finished within its timeout
 
 
+class Check(enum.Enum):
+    """Whether a departure fails the case (primary) or is a finding on a passing one."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+# The fields that only explain a decision a client has already read from the primary ones.
+# `device_token` is primary (a client reconnects with it) unless a case demotes it.
+SECONDARY_FIELDS = frozenset({"auth_method", "error.message"})
+DEMOTABLE_FIELDS = frozenset({"device_token"})
+
+
+def check_of(field: str, demoted: frozenset[str] = frozenset()) -> Check:
+    if field in SECONDARY_FIELDS or field.startswith("error.details.") or field in demoted:
+        return Check.SECONDARY
+    return Check.PRIMARY
+
+
 @dataclass(frozen=True)
 class Problem:
     """One departure from the expectation. `field` names the value in the report's `observed`
@@ -43,6 +68,12 @@ class Problem:
     expected: Any
     observed: Any
     text: str
+    cause: str = ""  # the departure without this case's values; defaults to `text`
+    check: Check = Check.PRIMARY
+
+    @property
+    def signature(self) -> str:
+        return self.cause or self.text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +82,8 @@ class Problem:
             "expected": _json(self.expected),
             "observed": _json(self.observed),
             "text": self.text,
+            "cause": self.signature,
+            "check": self.check.value,
         }
 
 
@@ -64,9 +97,18 @@ def _scopes(scopes: Iterable[str] | None) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True)
 class Verdict:
-    passed: bool
-    problems: tuple[Problem, ...]  # what differs, in the order found
+    passed: bool  # no primary problem
+    problems: tuple[Problem, ...]  # what differs, in the order found, primary and secondary
     error: str | None = None  # the harness could not judge (transport trouble)
+
+    @property
+    def primary(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.check is Check.PRIMARY)
+
+    @property
+    def findings(self) -> tuple[Problem, ...]:
+        """The secondary problems: reported on a passing case, never failing it."""
+        return tuple(p for p in self.problems if p.check is Check.SECONDARY)
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -74,9 +116,14 @@ class Verdict:
 
     @property
     def headline(self) -> str:
+        """The failure's message: the primary problems, then the secondary ones marked so."""
         if self.error:
             return self.error
-        return "; ".join(self.lines) if self.problems else "as expected"
+        if not self.problems:
+            return "as expected"
+        lines = [p.text for p in self.primary]
+        lines += [f"secondary: {p.text}" for p in self.findings]
+        return "; ".join(lines)
 
     def problems_dicts(self) -> list[dict[str, Any]]:
         """The problems as the report stores them."""
@@ -85,6 +132,26 @@ class Verdict:
 
 def _fmt(scopes: frozenset[str] | None) -> str:
     return "[" + ", ".join(sorted(scopes)) + "]" if scopes is not None else "(not reported)"
+
+
+def scope_change(expected: frozenset[str], observed: frozenset[str]) -> str:
+    """How observed scopes depart from the expected ones, in a word a group can share."""
+    if not observed and expected:
+        return "cleared"
+    if observed < expected:
+        return "narrowed"
+    if observed > expected:
+        return "widened"
+    return "replaced"
+
+
+def _rejection(out: Any) -> str:
+    """A rejection's kind for a cause: its codes, or how the socket ended."""
+    if out.http_status is not None:
+        return f"HTTP {out.http_status}"
+    if out.error is not None:
+        return f"{out.error.code}/{out.error.details_code}"
+    return f"close {out.close_code} without response"
 
 
 def scope_diff(expected: frozenset[str], observed: frozenset[str]) -> list[str]:
@@ -98,14 +165,17 @@ def judge(case: Case, obs: Observation) -> Verdict:
     out = obs.outcome
     if out.transport_error and not (exp.accepted is False and not exp.response):
         error = f"could not judge: {out.transport_error}"
-        problem = Problem("transport_error", Rule.ANSWERED, None, out.transport_error, error)
+        problem = Problem(
+            "transport_error", Rule.ANSWERED, None, out.transport_error, error, "no answer"
+        )
         return Verdict(False, (problem,), error=error)
     problems: list[Problem] = []
     if exp.accepted:
         _judge_accepted(exp, obs, problems)
     else:
         _judge_rejected(exp, obs, problems)
-    return Verdict(not problems, tuple(problems))
+    checked = tuple(replace(p, check=check_of(p.field, exp.secondary)) for p in problems)
+    return Verdict(all(p.check is Check.SECONDARY for p in checked), checked)
 
 
 def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem]) -> None:
@@ -113,7 +183,12 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
     if not out.accepted:
         problems.append(
             Problem(
-                "accepted", Rule.EQUAL, True, False, f"expected accepted, observed {out.summary()}"
+                "accepted",
+                Rule.EQUAL,
+                True,
+                False,
+                f"expected accepted, observed {out.summary()}",
+                f"rejected ({_rejection(out)}) where acceptance is expected",
             )
         )
         return
@@ -131,6 +206,7 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                     _scopes(exp.scopes),
                     None,
                     "hello-ok.auth.scopes missing (protocol 4 always reports them)",
+                    "hello-ok.auth.scopes absent",
                 )
             )
         elif reported != exp.scopes:
@@ -141,6 +217,7 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                     _scopes(exp.scopes),
                     _scopes(reported),
                     f"reported scopes {_fmt(reported)} != expected {_fmt(exp.scopes)}",
+                    f"reported scopes {scope_change(exp.scopes, reported)}",
                 )
             )
     enforced = obs.enforced_scopes
@@ -148,7 +225,11 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
         unknown = [p for p in obs.probes.values() if p.allowed is None]
         if unknown:
             what = unknown[0].describe()
-            problems.append(Problem("probes", Rule.ANSWERED, None, what, "probe failed: " + what))
+            problems.append(
+                Problem(
+                    "probes", Rule.ANSWERED, None, what, "probe failed: " + what, "a probe failed"
+                )
+            )
         want = implied(exp.scopes)
         if enforced != want:
             problems.append(
@@ -158,6 +239,7 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                     _scopes(want),
                     _scopes(enforced),
                     f"enforced scopes {_fmt(enforced)} != expected {_fmt(want)}",
+                    f"enforced scopes {scope_change(want, enforced)}",
                 )
             )
         if reports_effective and reported is not None and implied(reported) != enforced:
@@ -168,6 +250,7 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                     _scopes(enforced),
                     _scopes(reported),
                     f"gateway reports {_fmt(reported)} but enforces {_fmt(enforced)}",
+                    "reported scopes disagree with the enforced ones",
                 )
             )
     if exp.device_token is not None and obs.device_token_issued != exp.device_token:
@@ -179,6 +262,9 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                 obs.device_token_issued,
                 f"device token {'issued' if obs.device_token_issued else 'not issued'}, "
                 f"expected {'one' if exp.device_token else 'none'}",
+                "device token issued where none is expected"
+                if obs.device_token_issued
+                else "no device token where one is expected",
             )
         )
     if exp.auth_method is not None and reports_effective and obs.auth_method != exp.auth_method:
@@ -189,6 +275,9 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                 exp.auth_method,
                 obs.auth_method,
                 f"auth method {obs.auth_method!r} != expected {exp.auth_method!r}",
+                "hello-ok.auth.method absent"
+                if obs.auth_method is None
+                else f"hello-ok.auth.method {obs.auth_method} instead of {exp.auth_method}",
             )
         )
 
@@ -200,7 +289,11 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
         text = "expected rejection, observed accepted" + (
             f" with scopes {_fmt(granted)}" if granted is not None else ""
         )
-        problems.append(Problem("accepted", Rule.EQUAL, False, True, text))
+        problems.append(
+            Problem(
+                "accepted", Rule.EQUAL, False, True, text, "accepted where rejection is expected"
+            )
+        )
         return
     if exp.http_status is not None:
         if out.http_status != exp.http_status:
@@ -211,6 +304,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                     exp.http_status,
                     out.http_status,
                     f"expected HTTP {exp.http_status} at the upgrade, observed {out.summary()}",
+                    f"{_rejection(out)} where HTTP {exp.http_status} at the upgrade is expected",
                 )
             )
         return
@@ -222,6 +316,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                 None,
                 out.http_status,
                 f"upgrade refused with HTTP {out.http_status}, expected a WebSocket answer",
+                f"upgrade refused with HTTP {out.http_status} where a WebSocket answer is expected",
             )
         )
         return
@@ -234,6 +329,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                     False,
                     True,
                     f"expected no response, observed {out.summary()}",
+                    "answered where a close without response is expected",
                 )
             )
     else:
@@ -246,6 +342,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                     exp.error,
                     None,
                     f"expected error {exp.error}, observed {out.summary()}",
+                    f"no error response where {exp.error} is expected",
                 )
             )
         else:
@@ -257,6 +354,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                         exp.error,
                         err.code,
                         f"error.code {err.code} != expected {exp.error}",
+                        f"error.code {err.code} instead of {exp.error}",
                     )
                 )
             if exp.details_code_given and err.details_code != exp.details_code:
@@ -267,6 +365,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                         exp.details_code,
                         err.details_code,
                         f"error.details.code {err.details_code} != expected {exp.details_code}",
+                        f"error.details.code {err.details_code} instead of {exp.details_code}",
                     )
                 )
             if exp.message is not None and exp.message not in err.message:
@@ -277,6 +376,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                         exp.message,
                         err.message,
                         f"error.message {err.message!r} lacks {exp.message!r}",
+                        f"error.message lacks {exp.message!r}",
                     )
                 )
             for key, want in exp.details:
@@ -289,6 +389,9 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                             want,
                             err.details.get(key),
                             f"error.details.{key} {got!r} != expected {want!r}",
+                            f"error.details.{key} absent"
+                            if key not in err.details
+                            else f"error.details.{key} {got!r} instead of {want!r}",
                         )
                     )
     if exp.close is not None and out.close_code != exp.close:
@@ -299,6 +402,7 @@ def _judge_rejected(exp: Expectation, obs: Observation, problems: list[Problem])
                 exp.close,
                 out.close_code,
                 f"close code {out.close_code} != expected {exp.close}",
+                f"close code {out.close_code} instead of {exp.close}",
             )
         )
 
@@ -316,6 +420,7 @@ def judge_cli(case: CliCase, exit_code: int | None, output: str, timeout_s: floa
                 case.exit_code,
                 None,
                 f"`openclaw {shown}` did not finish within {timeout_s:g}s",
+                f"`openclaw {' '.join(case.command[:2])}` did not finish",
             )
         )
     elif case.exit_code is not None and exit_code != case.exit_code:
@@ -326,6 +431,7 @@ def judge_cli(case: CliCase, exit_code: int | None, output: str, timeout_s: floa
                 case.exit_code,
                 exit_code,
                 f"exit code {exit_code} != expected {case.exit_code}",
+                f"`openclaw {' '.join(case.command[:2])}` exit code {exit_code}",
             )
         )
     lowered = output.lower()
@@ -340,6 +446,7 @@ def judge_cli(case: CliCase, exit_code: int | None, output: str, timeout_s: floa
                     text,
                     shown_line,
                     f"output reports {text!r}: {shown_line}",
+                    f"CLI output reports {text!r}",
                 )
             )
     return Verdict(not problems, tuple(problems))
@@ -388,6 +495,7 @@ def render_failure(case: Case, obs: Observation, verdict: Verdict, log_tail: str
 
 
 __all__ = [
+    "Check",
     "Problem",
     "Rule",
     "Verdict",

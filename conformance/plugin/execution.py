@@ -49,11 +49,15 @@ def _record(
     differential: dict[str, Any] | None = None,
     need: Any = None,
     problems: list[dict[str, Any]] | None = None,
+    judged: Case | None = None,
 ) -> None:
     data: dict[str, Any] = {
         "observed": observed,
         "message": message,
         "problems": problems,
+        # The era of the contract the case was judged by, and that era's expectation.
+        "era": judged.era.as_dict() if judged is not None and judged.era else None,
+        "expected": judged.expected_dict() if judged is not None and judged.era else None,
         "need": getattr(need, "value", need),
         # Travels with the report to the xdist controller, which has no target of its own.
         "target": {
@@ -74,6 +78,8 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     try:
         target.check_case(case)
         _check_version_window(case, target)
+        # Each release is judged by the contract of its time (the case's eras).
+        case = case.for_version(Version.leading(target.version))
         endpoint = target.endpoint(case.gateway)
         obs = run_case_sync(case, endpoint)
     except CaseNotApplicable as exc:
@@ -106,6 +112,8 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     error = obs.outcome.error
     request_id = error.details.get("requestId") if error else None
     target.note(case, obs.device_id, request_id if isinstance(request_id, str) else None)
+    for other in obs.other_device_ids:  # paired for `device_token: other-device`
+        target.note(case, other, None)
     differential = None
     if session.settings.differential_profile:
         ref_obs, why = session.reference_observation(case)
@@ -119,15 +127,24 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
     if verdict.error:
         message = verdict.error
     elif verdict.passed:
-        # What the harness noticed although the case passed (a start setting the release
-        # ignores): the report and the terminal show it.
-        message = "; ".join(f"note: {n}" for n in obs.notes)
+        # A pass may still carry findings (secondary checks) and notes (a start setting the
+        # release ignores): reported, never failing.
+        said = [verdict.headline] if verdict.findings else []
+        message = "; ".join(said + [f"note: {n}" for n in obs.notes])
     elif case.severity is Severity.INFO:
         # Open upstream questions: recorded for the report, never failing.
         message = f"info: {verdict.headline}"
     else:
         message = verdict.headline
-    _record(item, observed, message, target, differential, problems=verdict.problems_dicts())
+    _record(
+        item,
+        observed,
+        message,
+        target,
+        differential,
+        problems=verdict.problems_dicts(),
+        judged=case,
+    )
     if verdict.error:
         raise CaseError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
     if message and not verdict.passed and case.severity is not Severity.INFO:

@@ -14,6 +14,7 @@ from conformance.plugin.execution import RECORD_PROPERTY
 from conformance.plugin.exitcodes import EXIT_NOT_JUDGED, EXIT_NOTHING_RAN
 from conformance.plugin.session import ConformanceSession
 from conformance.reports.data import CaseRecord, RunReport
+from conformance.reports.groups import group_from_dict
 
 # pytest reports a strict xfail whose test passed as a plain failure (no `wasxfail`). The
 # makereport hook, which still sees that the test raised nothing, marks such a report with this
@@ -89,6 +90,41 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     ]
 
 
+GROUP_CASES_SHOWN = 4
+
+
+def _group_line(group: dict[str, Any]) -> str:
+    g = group_from_dict(group)
+    shown = ", ".join(g.cases[:GROUP_CASES_SHOWN])
+    more = f" (+{g.count - GROUP_CASES_SHOWN} more)" if g.count > GROUP_CASES_SHOWN else ""
+    known = f" [{g.known} baselined]" if g.known else ""
+    refs = f"; refs {', '.join(g.refs[:4])}" if g.refs else ""
+    return f"  {g.label}{known}: {shown}{more}{refs}"
+
+
+def grouped_lines(report: dict[str, Any]) -> list[str]:
+    """The run by cause: failure groups, errors, findings and security flags, largest first."""
+    lines: list[str] = []
+    sections = (
+        ("groups", "failures by cause"),
+        ("errors", "errors (the harness could not judge)"),
+        ("findings", "findings of secondary checks (never failing a case)"),
+    )
+    for key, heading in sections:
+        groups = report.get(key) or []
+        if groups:
+            lines.append(f"{heading}: {len(groups)}")
+            lines += [_group_line(g) for g in groups]
+    for flag in report.get("security") or []:
+        n = len(flag["cases"])
+        lines.append(
+            f"SECURITY-RELEVANT CHANGE ({n} case{'s' if n != 1 else ''}): {flag['security']}"
+            f" ({', '.join(flag['cases'][:GROUP_CASES_SHOWN])}"
+            f"{f' +{n - GROUP_CASES_SHOWN} more' if n > GROUP_CASES_SHOWN else ''})"
+        )
+    return lines
+
+
 class ConformanceReporter:
     """Collects case outcomes and writes the report and the terminal summary (a plugin object,
     registered at configure time)."""
@@ -148,6 +184,8 @@ class ConformanceReporter:
             differential=data.get("differential"),
             need=data.get("need") if outcome == "skipped" else None,
             problems=data.get("problems"),
+            era=data.get("era"),
+            expected=data.get("expected"),
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -194,6 +232,9 @@ class ConformanceReporter:
         protocol = f", protocol {run.target_protocol}" if run.target_protocol else ""
         tr.write_line(f"target: {run.target_name} ({run.target_kind}{version}{protocol})")
         tr.write_line("  ".join(f"{k}={v}" for k, v in run.summary().items()))
+        for line in grouped_lines(run.as_dict()):
+            flagged = line.startswith("SECURITY")
+            tr.write_line(line, red=flagged, bold=flagged)
         bad = [r for r in run.records.values() if r.outcome in ("failed", "error", "xpassed")]
         if bad:
             for line in _table(

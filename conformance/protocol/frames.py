@@ -48,8 +48,9 @@ class ConnectPlan:
     client_id: str = "cli"
     client_mode: str = "cli"
     client_version: str = "conformance"
-    platform: str | None = "linux"
+    platform: str | None = "linux"  # None: client.platform is not sent
     device_family: str | None = None
+    display_name: str | None = None
     role: str = "operator"
     scopes: tuple[str, ...] | None = ()
     auth: Mapping[str, str] = field(default_factory=dict)
@@ -58,18 +59,21 @@ class ConnectPlan:
     signature: str = "v3"
     proof: Proof = Proof.VALID
     instance_id: str | None = None  # client.instanceId: how presence entries are told apart
+    caps: tuple[str, ...] | None = None
+    locale: str | None = None
+    user_agent: str | None = None
     request_id: str | None = None  # None: a fresh one per frame
 
     def frame(self, nonce: str) -> dict[str, Any]:
-        client: dict[str, Any] = {
-            "id": self.client_id,
-            "version": self.client_version,
-            "platform": self.platform or "linux",
-            "mode": self.client_mode,
-        }
+        client: dict[str, Any] = {"id": self.client_id, "version": self.client_version}
+        if self.platform is not None:  # sent as given, "" included
+            client["platform"] = self.platform
+        client["mode"] = self.client_mode
         if self.device_family:
             client["deviceFamily"] = self.device_family
-        if self.instance_id:
+        if self.display_name is not None:
+            client["displayName"] = self.display_name
+        if self.instance_id is not None:
             client["instanceId"] = self.instance_id
         params: dict[str, Any] = {
             "minProtocol": self.protocol[0],
@@ -77,6 +81,12 @@ class ConnectPlan:
             "client": client,
             "role": self.role,
         }
+        if self.caps is not None:
+            params["caps"] = list(self.caps)
+        if self.locale is not None:
+            params["locale"] = self.locale
+        if self.user_agent is not None:
+            params["userAgent"] = self.user_agent
         if self.scopes is not None:
             params["scopes"] = list(self.scopes)
         if self.auth:

@@ -9,6 +9,7 @@ from typing import Any
 
 from conformance.cases.model import Case, CliCase
 from conformance.reports import html, markdown
+from conformance.reports.groups import case_findings, case_signature, report_groups
 from conformance.reports.layout import coverage_text
 from conformance.reports.schema import DIFFERENTIAL_SCHEMA, RUN_SCHEMA
 
@@ -24,21 +25,29 @@ class CaseRecord:
     need: str | None = None  # for a skipped case: what would let it run (a Need's value)
     # The verdict's problems (conformance.judge.verdict.Problem.as_dict), None when not judged.
     problems: list[dict[str, Any]] | None = None
+    # The era of the contract the case was judged by (conformance.cases.model.Era.as_dict) and
+    # that era's expectation; None: the current contract.
+    era: dict[str, Any] | None = None
+    expected: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.case.id,
             "title": self.case.title,
             "axes": self.case.axes,
             "severity": self.case.severity.value,
             "refs": list(self.case.refs),
             "outcome": self.outcome,
-            "expected": self.case.expected_dict(),
+            "expected": self.expected if self.expected is not None else self.case.expected_dict(),
+            "era": self.era,
             "observed": self.observed,
             "message": self.message,
             "problems": self.problems,
             "duration_s": round(self.duration_s, 4),
         }
+        out["signature"] = case_signature(out)
+        out["findings"] = case_findings(out)
+        return out
 
 
 @dataclass
@@ -80,6 +89,7 @@ class RunReport:
         return counts
 
     def as_dict(self) -> dict[str, Any]:
+        cases = [rec.as_dict() for rec in self.records.values()]
         return {
             "schema": RUN_SCHEMA,
             "target": {
@@ -91,7 +101,8 @@ class RunReport:
             "duration_s": round(self.duration_s, 3),
             "summary": self.summary(),
             "coverage": self.coverage(),
-            "cases": [rec.as_dict() for rec in self.records.values()],
+            "cases": cases,
+            **report_groups(cases),
         }
 
     def differential(self) -> dict[str, Any] | None:

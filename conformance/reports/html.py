@@ -25,6 +25,7 @@ from conformance.reports.facts import (
     observed_facts,
     short_observed,
 )
+from conformance.reports.groups import SECTIONS, group_from_dict, grouped
 from conformance.reports.layout import (
     AXES,
     OUTCOME_HEADING,
@@ -134,6 +135,7 @@ def run_html(report: dict[str, Any]) -> str:
     target = report.get("target") or {}
     cases = list(report.get("cases") or [])
     name = str(target.get("name") or "?")
+    view = grouped(report)
     groups = [
         _Group(
             outcome,
@@ -154,6 +156,12 @@ def run_html(report: dict[str, Any]) -> str:
         counts=summary(report, cases),
         coverage=coverage_text(report["coverage"]) if report.get("coverage") else "",
         groups=groups,
+        causes=[
+            (heading, [group_from_dict(g) for g in view[key]])
+            for key, heading in SECTIONS
+            if view[key]
+        ],
+        security=view["security"],
     )
 
 

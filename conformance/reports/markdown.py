@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conformance.reports.facts import Fact, expected_facts, observed_facts, short_observed
+from conformance.reports.groups import SECTIONS, group_from_dict, grouped
 from conformance.reports.layout import (
     OUTCOME_HEADING,
     OUTCOME_LABEL,
@@ -93,6 +94,45 @@ def _md_summary_table(rows: Sequence[tuple[str, dict[str, Any], dict[str, int], 
     return lines
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _md_grouped(report: dict[str, Any]) -> list[str]:
+    """Security flags, then failures, errors and findings by cause, largest group first."""
+    view = grouped(report)
+    out: list[str] = []
+    for flag in view["security"]:
+        out += [
+            f"> **Security-relevant change** ({len(flag['cases'])} cases): "
+            f"{md_text(flag['security'])} "
+            f"Cases: {', '.join(md_code(c) for c in flag['cases'])}. "
+            f"Refs: {', '.join(md_ref(r) for r in flag['refs'])}.",
+            "",
+        ]
+    for key, heading in SECTIONS:
+        groups = [group_from_dict(g) for g in view[key]]
+        if not groups:
+            continue
+        out += [
+            f"## {heading} ({_n(len(groups), 'group')}, "
+            f"{_n(sum(g.count for g in groups), 'case')})",
+            "",
+            "| cases | cause | shared by all | case ids | refs |",
+            "|--:|---|---|---|---|",
+        ]
+        for g in groups:
+            where = ", ".join(f"{a} {md_text(v)}" for a, v in g.where.items())
+            known = f" ({g.known} baselined)" if g.known else ""
+            out.append(
+                f"| {g.count}{known} | {md_text(g.signature)} | {where} | "
+                f"{', '.join(md_code(c) for c in g.cases)} | "
+                f"{', '.join(md_ref(r) for r in g.refs)} |"
+            )
+        out.append("")
+    return out
+
+
 def run_markdown(report: dict[str, Any]) -> str:
     """One run: summary, then one section per outcome (failures first) and within it one table
     per auth x locality."""
@@ -109,6 +149,7 @@ def run_markdown(report: dict[str, Any]) -> str:
         *_md_summary_table([(name, target, counts, report.get("duration_s"))]),
         "",
         *([md_text(coverage_text(report["coverage"])), ""] if report.get("coverage") else []),
+        *_md_grouped(report),
         "Scopes: **+x** observed but not expected, **\u2212x** expected but missing; ⚠ marks what "
         "contradicts the expectation.",
     ]

@@ -282,7 +282,7 @@ def test_every_problem_of_a_file_is_reported_with_its_line(tmp_path: Path) -> No
         f"{path}:13: case 'a.two': expect: a rejection must state its close code",
         f"{path}:18: case 'a.three': expect: unknown field 'colour' (allowed: accepted, "
         "auth_method, close, details, details_code, device_token, error, http_status, "
-        "message, response, scopes)",
+        "message, response, scopes, secondary)",
     ]
 
 

@@ -7,7 +7,7 @@ import json
 from conformance.cases.gateway import GatewaySpec
 from conformance.cases.model import Case, CliCase, ClientSpec, Expectation, Severity
 from conformance.judge.runner import Observation
-from conformance.judge.verdict import Rule, judge, judge_cli, render_failure
+from conformance.judge.verdict import Check, Rule, judge, judge_cli, render_failure
 from conformance.protocol.client import GatewayError, HandshakeOutcome, RpcResult
 from conformance.protocol.scopes import PROBES, implied
 from conformance.protocol.scopes import judge as judge_probe
@@ -182,7 +182,10 @@ def test_problems_name_the_field_rule_and_values() -> None:
         "expected": "NOT_PAIRED",
         "observed": "INVALID_REQUEST",
         "text": "error.code INVALID_REQUEST != expected NOT_PAIRED",
+        "cause": "error.code INVALID_REQUEST instead of NOT_PAIRED",
+        "check": "primary",
     }
+    assert stored[1]["check"] == "secondary"  # the wording only explains the decision
     assert json.loads(json.dumps(stored)) == stored  # plain JSON, as the report stores it
 
 
@@ -229,3 +232,60 @@ def test_cli_verdict() -> None:
     timed_out = judge_cli(cli_case(), None, "", 60)
     assert timed_out.lines == ("`openclaw gateway status` did not finish within 60s",)
     assert timed_out.problems[0].rule is Rule.FINISHED
+
+
+def test_a_secondary_problem_alone_passes_and_is_reported_as_a_finding() -> None:
+    exp = Expectation(True, scopes=frozenset({READ}), auth_method="token")
+    obs = accepted(4, [READ], {READ})
+    obs.outcome.hello["auth"].pop("method")
+    verdict = judge(case(exp), obs)
+    assert verdict.passed
+    assert [(p.field, p.check) for p in verdict.problems] == [("auth_method", Check.SECONDARY)]
+    assert verdict.findings[0].signature == "hello-ok.auth.method absent"
+    assert verdict.headline == "secondary: auth method None != expected 'token'"
+
+
+def test_secondary_problems_ride_along_but_a_primary_one_fails() -> None:
+    exp = Expectation(
+        False,
+        error="NOT_PAIRED",
+        details_code="PAIRING_REQUIRED",
+        details_code_given=True,
+        message="pairing required",
+        details=(("recommendedNextStep", "wait_then_retry"),),
+        close=1008,
+    )
+    obs = rejected("NOT_PAIRED", "PAIRING_REQUIRED", 1008, "nope")
+    verdict = judge(case(exp), obs)
+    assert verdict.passed  # only wording and an optional details field differ
+    assert [p.signature for p in verdict.findings] == [
+        "error.message lacks 'pairing required'",
+        "error.details.recommendedNextStep absent",
+    ]
+    failing = judge(case(exp), rejected("NOT_PAIRED", "DEVICE_IDENTITY_REQUIRED", 1008, "nope"))
+    assert not failing.passed
+    assert [p.field for p in failing.primary] == ["error.details_code"]
+
+
+def test_a_case_may_demote_the_device_token_check() -> None:
+    obs = accepted(4, [READ], {READ})
+    strict = Expectation(True, scopes=frozenset({READ}), device_token=True)
+    assert not judge(case(strict), obs).passed
+    lenient = Expectation(
+        True, scopes=frozenset({READ}), device_token=True, secondary=frozenset({"device_token"})
+    )
+    verdict = judge(case(lenient), obs)
+    assert verdict.passed
+    assert verdict.findings[0].signature == "no device token where one is expected"
+
+
+def test_scope_causes_name_the_change_not_the_scopes() -> None:
+    want = Expectation(True, scopes=frozenset(ALL5))
+    cleared = judge(case(want), accepted(3, None, set()))
+    narrowed = judge(case(want), accepted(3, None, {READ}))
+    widened = judge(case(Expectation(True, scopes=frozenset({READ}))), accepted(3, None, ALL5))
+    assert [v.primary[0].signature for v in (cleared, narrowed, widened)] == [
+        "enforced scopes cleared",
+        "enforced scopes narrowed",
+        "enforced scopes widened",
+    ]

@@ -19,7 +19,19 @@ def test_report_schema_and_case_ids(tmp_path: Path) -> None:
     assert run.returncode == 0, run.output[-2000:]
     rep = run.report
     assert rep["schema"] == "openclaw-conformance/report/v1"
-    assert set(rep) == {"schema", "target", "duration_s", "summary", "coverage", "cases"}
+    assert set(rep) == {
+        "schema",
+        "target",
+        "duration_s",
+        "summary",
+        "coverage",
+        "cases",
+        "groups",
+        "errors",
+        "findings",
+        "security",
+    }
+    assert rep["groups"] == rep["errors"] == rep["findings"] == rep["security"] == []
     assert set(rep["target"]) == {"kind", "name", "version", "protocol"}
     assert rep["target"]["kind"] == "reference"
     assert rep["target"]["protocol"] == 4
@@ -169,7 +181,15 @@ def test_junit_carries_the_target(tmp_path: Path, extra: list[str]) -> None:
     }
     # each case carries its own record: what was observed, the message, the target
     record = json.loads(cases[f"test_handshake[{SEED_CASE}]"]["conformance"])
-    assert set(record) == {"observed", "message", "problems", "need", "target"}
+    assert set(record) == {
+        "observed",
+        "message",
+        "problems",
+        "need",
+        "target",
+        "era",
+        "expected",
+    }
     assert record["message"] == run.case(SEED_CASE)["message"]
     assert record["observed"] == run.case(SEED_CASE)["observed"]
     assert record["target"] == {

@@ -68,6 +68,8 @@ def test_the_report_stores_the_verdicts_problems(tmp_path: Path) -> None:
             "expected": "PAIRING_REQUIRED",
             "observed": "X",
             "text": "error.details.code X != expected PAIRING_REQUIRED",
+            "cause": "error.details.code X instead of PAIRING_REQUIRED",
+            "check": "primary",
         },
         {
             "field": "error.details.reason",
@@ -75,9 +77,16 @@ def test_the_report_stores_the_verdicts_problems(tmp_path: Path) -> None:
             "expected": "not-paired",
             "observed": "other",
             "text": "error.details.reason 'other' != expected 'not-paired'",
+            "cause": "error.details.reason 'other' instead of 'not-paired'",
+            "check": "secondary",
         },
     ]
-    assert stored["message"] == "; ".join(p["text"] for p in stored["problems"])
+    assert stored["message"] == (
+        "error.details.code X != expected PAIRING_REQUIRED; "
+        "secondary: error.details.reason 'other' != expected 'not-paired'"
+    )
+    assert stored["signature"] == "error.details.code X instead of PAIRING_REQUIRED"
+    assert stored["findings"] == ["error.details.reason 'other' instead of 'not-paired'"]
 
 
 def test_html_and_markdown_flag_exactly_the_stored_problems(tmp_path: Path) -> None:

@@ -330,6 +330,8 @@ def test_run_markdown_shape_and_escaping() -> None:
     assert md.startswith("# OpenClaw conformance: reference@2026.3.13\n")
     headings = [ln for ln in md.splitlines() if ln.startswith("## ")]
     assert [h.split(" (")[0] for h in headings] == [
+        "## Failures by cause",
+        "## Errors: cases the harness could not judge",
         "## Failed",
         "## Errors",
         "## Unexpectedly passed",
@@ -338,13 +340,15 @@ def test_run_markdown_shape_and_escaping() -> None:
         "## Passed",
     ]
     tables = _md_tables(md)
-    assert len(tables) == 1 + 6  # the summary, then one auth x locality table per outcome
+    # the summary, the failures and errors by cause, then one auth x locality table per outcome
+    assert len(tables) == 1 + 2 + 6
     for table in tables:
         widths = {len(_md_cells(line)) for line in table}
         assert len(widths) == 1, table  # the hostile pipe did not add a cell
         assert re.fullmatch(r"\|(:?-+:?\|)+", table[1])
     assert len(tables[0]) == 3  # header, separator, one target row
-    assert sum(len(t) - 2 for t in tables[1:]) == len(MIXED) + 1  # one row per case
+    # one row per case in the outcome tables (the cause tables list groups)
+    assert sum(len(t) - 2 for t in tables[3:]) == len(MIXED) + 1
     # every "<" is escaped except the renderer's own <br> line breaks inside cells
     assert not re.search(r"(?<!\\)<(?!br>)", md)
     assert "\\<script\\>" in md

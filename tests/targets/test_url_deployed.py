@@ -141,8 +141,8 @@ def test_an_all_skipped_selection_never_passes(tmp_path: Path, plain: str) -> No
     )
     assert run.returncode == 7, run.output[-3000:]
     assert (
-        "conformance: no handshake case ran (33 selected, all skipped); most need password auth "
-        "(33); see the coverage line above and each skip's reason (pytest -rs)"
+        "conformance: no handshake case ran (38 selected, all skipped); most need password auth "
+        "(38); see the coverage line above and each skip's reason (pytest -rs)"
     ) in run.output.splitlines()
 
 
