@@ -209,6 +209,11 @@ class NpmTarget(GatewayPool):
             compile_cache=str(self._shared_cache("node-compile-cache")),
         )  # fmt: skip
         env["PATH"] = os.pathsep.join([str(node.parent), "/usr/local/bin", "/usr/bin", "/bin"])
+        # 2026.4.21 and 4.25 npm-install their bundled plugins' runtime deps before they listen
+        # (from the registry, which a gateway in the run's network namespace cannot reach: never
+        # ready). No handshake case needs a bundled plugin (channels, providers, tools); without
+        # them those releases start in seconds, and other releases ignore the variable.
+        env["OPENCLAW_DISABLE_BUNDLED_PLUGINS"] = "1"
         return env
 
     def _shared_cache(self, kind: str) -> Path:
