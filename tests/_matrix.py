@@ -55,3 +55,20 @@ def run_matrix(tmp_path: Path, *args: str, timeout: float = 600) -> Run:
     output = proc.stdout + proc.stderr
     data = json.loads(report.read_text()) if report.exists() else {}
     return Run(proc.returncode, output, data)
+
+
+# 2026.9.6 grants a device-less proxy Control UI no scopes, so a proxy-only trusted-proxy gateway
+# has no approver and its paired cases cannot be set up there (conformance.judge.runner).
+NO_PROXY_APPROVER = "no approver through the proxy on this release"
+
+
+def expected_skip(case: dict[str, Any]) -> bool:
+    """The only skips a full run on a real 9.6 may have, each for its stated reason: auth-none
+    cases with no remote vantage (9.6 will not listen beyond loopback without auth), and the
+    trusted-proxy paired cases with no approver."""
+    axes, message = case.get("axes") or {}, case.get("message") or ""
+    if axes.get("auth") == "none" and axes.get("locality") != "loopback":
+        return "auth mode none" in message
+    if axes.get("auth") == "trusted-proxy" and axes.get("device") == "paired":
+        return NO_PROXY_APPROVER in message
+    return False
