@@ -194,7 +194,98 @@ def _short_cell(result: dict[str, Any] | None) -> str:
     return f"{label} ({short})" if short else label
 
 
+_KIND_LABEL = {
+    "security": "SECURITY-RELEVANT",
+    "failure": "failure",
+    "error": "error (not judged)",
+    "finding": "finding (secondary)",
+}
+
+
+def _md_history(history: dict[str, Any]) -> list[str]:
+    """Per release its counts, then each group with the release ranges where it shows, then
+    the releases where a group appeared or went away."""
+    releases = list(history.get("releases") or [])
+    judged = [r for r in releases if r.get("judged")]
+    every = history.get("every") or 1
+    out = [
+        f"## History: {len(releases)} releases, {md_text(history.get('range') or '')}"
+        + (f", every {every}th" if every != 1 else ""),
+        "",
+        f"{len(judged)} of {len(releases)} releases judged. Groups are failures by cause (and "
+        "security flags, errors and secondary findings), each with the ranges of consecutive "
+        "releases where it shows; a release that could not be judged ends every range.",
+        "",
+        "| release | passed | failed | xfailed | skipped | errors | failure groups | security "
+        "| duration |",
+        "|---|--:|--:|--:|--:|--:|--:|---|--:|",
+    ]
+    for r in releases:
+        if not r.get("judged"):
+            out.append(
+                f"| {md_code(r.get('label'))} | not judged: {md_text(r.get('problem') or '?')} "
+                "| | | | | | | |"
+            )
+            continue
+        counts = r.get("summary") or {}
+        flags = "**yes**" if r.get("security") else ""
+        out.append(
+            f"| {md_code(r.get('label'))} | {counts.get('passed', 0)} | {counts.get('failed', 0)} "
+            f"| {counts.get('xfailed', 0)} | {counts.get('skipped', 0)} "
+            f"| {counts.get('errors', 0)} | {r.get('groups', 0)} | {flags} "
+            f"| {fmt_duration(r.get('duration_s'))}{' (reused)' if r.get('reused') else ''} |"
+        )
+    out += ["", "### Groups across releases", ""]
+    if not history.get("groups"):
+        out.append("None: every judged release passed every case.")
+    for g in history.get("groups") or []:
+        spans = "; ".join(
+            f"{md_text(s.get('text'))} ({md_text(s.get('count_text'))})"
+            for s in g.get("spans") or []
+        )
+        refs = ", ".join(md_code(r) for r in (g.get("refs") or [])[:4])
+        out.append(
+            f"- {_KIND_LABEL.get(g.get('kind'), g.get('kind'))}: {md_text(g.get('signature'))}: "
+            f"**{spans}**" + (f" \u2014 {refs}" if refs else "")
+        )
+    out += ["", "### What changed, release by release", ""]
+    if not history.get("changes"):
+        out.append("Nothing: every judged release shows the same groups.")
+    for ch in history.get("changes") or []:
+        parts = [
+            f"{verb} {_KIND_LABEL.get(item['kind'], item['kind'])} {md_text(item['signature'])}"
+            for verb, key in (("+", "appeared"), ("\u2212", "gone"))
+            for item in ch.get(key) or []
+        ]
+        out.append(f"- {md_code(ch.get('label'))}: " + "; ".join(parts))
+    return [*out, ""]
+
+
+def _md_case_table(cases: Sequence[dict[str, Any]], names: Sequence[str], labels: Sequence[str]):
+    out = [
+        "| Δ | case | severity | " + " | ".join(md_code(n) for n in labels) + " |",
+        "|:-:|---|---|" + "".join(":-:|" for _ in names),
+    ]
+    for c in cases:
+        results = c.get("results") or {}
+        cells = [
+            "**Δ**" if c.get("differs") else "",
+            md_code(c.get("id", "?")),
+            md_text(c.get("severity") or ""),
+            *(
+                MD_SYMBOL.get((results.get(n) or {}).get("outcome"), "?")
+                if results.get(n) is not None
+                else MD_SYMBOL[None]
+                for n in names
+            ),
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
 def matrix_markdown(matrix: dict[str, Any]) -> str:
+    if matrix.get("history"):
+        return _history_markdown(matrix)
     targets = list(matrix.get("targets") or [])
     names = [str(t.get("name")) for t in targets]
     cases = matrix_order(matrix.get("cases") or [])
@@ -213,25 +304,15 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
             [(str(t.get("name")), t, summary(t), t.get("duration_s")) for t in targets]
         ),
         "",
+        *(
+            f"- {md_code(t.get('name'))} not judged: {md_text(t['problem'])}; its column is empty."
+            for t in targets
+            if t.get("problem")
+        ),
         f"Legend: {legend}. **Δ** marks a row where the targets differ (listed first).",
         "",
-        "| Δ | case | severity | " + " | ".join(md_code(n) for n in names) + " |",
-        "|:-:|---|---|" + "".join(":-:|" for _ in names),
+        *_md_case_table(cases, names, names),
     ]
-    for c in cases:
-        results = c.get("results") or {}
-        cells = [
-            "**Δ**" if c.get("differs") else "",
-            md_code(c.get("id", "?")),
-            md_text(c.get("severity") or ""),
-            *(
-                MD_SYMBOL.get((results.get(n) or {}).get("outcome"), "?")
-                if results.get(n) is not None
-                else MD_SYMBOL[None]
-                for n in names
-            ),
-        ]
-        out.append("| " + " | ".join(cells) + " |")
     out += ["", f"## Rows that differ ({len(differing)})", ""]
     if not differing:
         out.append("None: every target behaves the same on every case.")
@@ -239,4 +320,38 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
         results = c.get("results") or {}
         per = "; ".join(f"{md_code(n)} {md_text(_short_cell(results.get(n)))}" for n in names)
         out.append(f"- {md_code(c.get('id', '?'))}: {per}")
+    return "\n".join(out) + "\n"
+
+
+def _history_markdown(matrix: dict[str, Any]) -> str:
+    """A release history: the history sections, then the case x release table without the
+    rows every release passed (counted), in the suite's order."""
+    from conformance.reports.history import quiet_row
+
+    targets = list(matrix.get("targets") or [])
+    names = [str(t.get("name")) for t in targets]
+    # Release columns by their version, so 23 of them fit; other targets by their name.
+    labels = [n.removeprefix("openclaw@") for n in names]
+    judged = [str(t.get("name")) for t in targets if not t.get("problem")]
+    cases = list(matrix.get("cases") or [])
+    shown = [c for c in cases if not quiet_row(c, judged)]
+    legend = ", ".join(f"{md_code(MD_SYMBOL[o])} {OUTCOME_LABEL[o]}" for o in OUTCOME_ORDER)
+    legend += f", {md_code(MD_SYMBOL[None])} not in run"
+    runs = matrix.get("runs") or {}
+    out = [
+        "# OpenClaw conformance history",
+        "",
+        f"{len(cases)} cases \u00d7 {len(targets)} targets; generated "
+        f"{md_text(matrix.get('generated_at') or '?')} in "
+        f"{fmt_duration(matrix.get('duration_s'))}"
+        + (f" ({runs.get('ran', 0)} run, {runs.get('reused', 0)} reused)." if runs else "."),
+        "",
+        *_md_history(matrix["history"]),
+        f"### Cases \u00d7 releases ({len(shown)} rows; {len(cases) - len(shown)} rows every "
+        "release passed are not shown)",
+        "",
+        f"Legend: {legend}. **Δ**: the targets differ on the row.",
+        "",
+        *_md_case_table(shown, names, labels),
+    ]
     return "\n".join(out) + "\n"

@@ -48,6 +48,8 @@ def matrix_from_reports(
                 "protocol": t.get("protocol"),
                 "summary": summary(rep, rep.get("cases") or []),
                 "duration_s": rep.get("duration_s"),
+                # set when the target could not be judged: its column holds no results
+                "problem": rep.get("not_judged"),
             }
         )
     rows: dict[str, dict[str, Any]] = {}
