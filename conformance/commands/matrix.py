@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -130,13 +129,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         action="store_true",
         help="print the targets that would run, and whether a stored report would be reused",
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
     return parser
 
 
-def _usage_error(message: str) -> int:
-    print(f"openclaw-conformance matrix: error: {message}", file=sys.stderr)
-    return 2
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    """The usage, then the one line that says what is wrong; exit 2, as argparse's own."""
+    args.parser.error(message)
+    return 2  # pragma: no cover (error() exits)
 
 
 def release_targets(args: argparse.Namespace) -> list[str]:
@@ -163,17 +163,19 @@ def run(args: argparse.Namespace) -> int:
 
     history_flags = args.every != 1 or args.include or args.prereleases
     if args.releases is None and (history_flags or args.registry_json is not None):
-        return _usage_error("--every, --include, --prereleases and --registry-json need --releases")
+        return _usage_error(
+            args, "--every, --include, --prereleases and --registry-json need --releases"
+        )
     targets = list(args.targets)
     release_names: list[str] = []
     if args.releases is not None:
         try:
             release_names = release_targets(args)
         except rel.ReleaseError as exc:
-            return _usage_error(str(exc))
+            return _usage_error(args, str(exc))
         targets += [t for t in release_names if t not in targets]
     if not targets:
-        return _usage_error("name at least one TARGET, or --releases SINCE..UNTIL")
+        return _usage_error(args, "name at least one TARGET, or --releases SINCE..UNTIL")
 
     runs_dir = args.out / "runs"
     if args.dry_run:

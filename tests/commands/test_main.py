@@ -52,7 +52,7 @@ def test_version_is_the_installed_distribution(capsys: pytest.CaptureFixture[str
         ([], "openclaw-conformance: error: the following arguments are required: COMMAND"),
         (["frob"], "openclaw-conformance: error: argument COMMAND: invalid choice: 'frob'"),
         (["cases", "--bogus"], "openclaw-conformance: error: unrecognized arguments: --bogus"),
-        (["matrix"], "openclaw-conformance matrix: error: the following arguments are required"),
+        (["matrix"], "openclaw-conformance matrix: error: name at least one TARGET, or --releases"),
         (
             ["matrix", "not-a-target"],
             "openclaw-conformance matrix: error: argument TARGET: target 'not-a-target': expected",
