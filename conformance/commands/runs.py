@@ -62,13 +62,16 @@ def _digest(roots: Sequence[Path], suffixes: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
-def code_roots() -> list[Path]:
-    """What judges a target: the harness (less NOT_JUDGING), and the reference gateway (a
-    target itself)."""
+def code_roots(target: str) -> list[Path]:
+    """What judges a target: the harness (less NOT_JUDGING); for a reference target, the
+    reference gateway too (the target itself)."""
     import conformance
     import reference_gateway
 
-    return [Path(conformance.__file__).parent, Path(reference_gateway.__file__).parent]
+    roots = [Path(conformance.__file__).parent]
+    if target.split("@", 1)[0] == "reference":
+        roots.append(Path(reference_gateway.__file__).parent)
+    return roots
 
 
 def case_roots() -> list[Path]:
@@ -84,7 +87,7 @@ def run_key(target: str, pytest_args: Sequence[str]) -> dict[str, Any]:
         "schema": KEY_SCHEMA,
         "target": target,
         "harness": distribution_version(),
-        "code": _digest(code_roots(), (".py",)),
+        "code": _digest(code_roots(target), (".py",)),
         "cases": _digest(case_roots(), (".yaml", ".json")),
         "pytest_args": list(pytest_args),
     }
