@@ -146,7 +146,7 @@ def release_targets(args: argparse.Namespace) -> list[str]:
         else rel.fetch_versions(args.registry)
     )
     chosen = rel.select(versions, args.releases, prereleases=args.prereleases)
-    return [f"openclaw@{v.text}" for v in rel.sample(chosen, args.every, args.include)]
+    return [f"openclaw@{v}" for v in rel.sample(chosen, args.every, args.include)]
 
 
 def _column_report(target: str, run: runs.TargetRun) -> dict[str, Any]:

@@ -9,12 +9,13 @@ bounded in time and size.
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from conformance.versions import Version, VersionError
 
 PACKAGE = "openclaw"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
@@ -22,35 +23,16 @@ FETCH_TIMEOUT_S = 60.0
 # The full openclaw document is about 10 MB; a reply far past that is not the registry's.
 MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
 
-# OpenClaw versions are calendar versions, 2026.9.6, with prereleases such as 2026.3.13-beta.1.
-_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
-
 
 class ReleaseError(ValueError):
     """A range, a sample or a registry document that cannot give a list of releases."""
 
 
-@dataclass(frozen=True, order=True)
-class Version:
-    """A published version, ordered as npm orders them: a prerelease before its release."""
-
-    numbers: tuple[int, int, int]
-    stable: bool  # False sorts first: 2026.3.13-beta.1 < 2026.3.13
-    pre: tuple[tuple[int, int | str], ...]
-    text: str
-
-    @classmethod
-    def parse(cls, text: str) -> Version | None:
-        m = _VERSION.match(text.strip())
-        if m is None:
-            return None
-        pre = m.group(4)
-        parts = tuple(
-            (0, int(p)) if p.isdigit() else (1, p) for p in (pre.split(".") if pre else ())
-        )
-        return cls(
-            (int(m.group(1)), int(m.group(2)), int(m.group(3))), pre is None, parts, text.strip()
-        )
+def _parse(text: str) -> Version | None:
+    try:
+        return Version.parse(text.strip())
+    except VersionError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -73,7 +55,7 @@ class ReleaseRange:
             if not end:
                 ends.append(None)
                 continue
-            version = Version.parse(end)
+            version = _parse(end)
             if version is None:
                 raise ReleaseError(
                     f"release range {text!r}: {end!r} is not a version such as 2026.9.6"
@@ -81,29 +63,23 @@ class ReleaseRange:
             ends.append(version)
         since, until = ends
         if since is not None and until is not None and until < since:
-            raise ReleaseError(f"release range {text!r}: {until.text} comes before {since.text}")
+            raise ReleaseError(f"release range {text!r}: {until} comes before {since}")
         return cls(since, until)
 
     def __contains__(self, version: Version) -> bool:
-        # Compare on the numbers for an end given as a release, so 2026.3.13..  also holds the
-        # prereleases of 2026.3.13 when they are asked for.
-        if self.since is not None and version.numbers < self.since.numbers:
-            return False
-        if (
-            self.since is not None
-            and version.numbers == self.since.numbers
-            and not self.since.stable
-            and version < self.since
+        # An end given as a release (2026.3.13) holds that release's prereleases too, when
+        # they are asked for; an end given as a prerelease is exact.
+        since, until = self.since, self.until
+        if since is not None and (
+            version < since if since.is_prerelease else version.release < since.release
         ):
             return False
-        if self.until is not None and version.numbers > self.until.numbers:
-            return False
-        if self.until is not None and version.numbers == self.until.numbers:
-            return self.until.stable or version <= self.until
-        return True
+        return until is None or (
+            not version > until if until.is_prerelease else version.release <= until.release
+        )
 
     def __str__(self) -> str:
-        return f"{self.since.text if self.since else ''}..{self.until.text if self.until else ''}"
+        return f"{self.since or ''}..{self.until or ''}"
 
 
 def versions_from_document(document: object, source: str) -> list[Version]:
@@ -112,7 +88,7 @@ def versions_from_document(document: object, source: str) -> list[Version]:
         raise ReleaseError(f"{source}: not an npm registry document (no `versions` object)")
     if document.get("name") not in (None, PACKAGE):
         raise ReleaseError(f"{source}: the document is for {document.get('name')!r}, not openclaw")
-    versions = [v for v in (Version.parse(str(k)) for k in document["versions"]) if v]
+    versions = [v for v in (_parse(str(k)) for k in document["versions"]) if v]
     if not versions:
         raise ReleaseError(f"{source}: the document lists no versions")
     return sorted(versions)
@@ -152,7 +128,7 @@ def select(
     versions: Iterable[Version], within: ReleaseRange, *, prereleases: bool = False
 ) -> list[Version]:
     """The versions inside the range, in release order; stable ones only unless asked."""
-    chosen = sorted({v for v in versions if v in within and (prereleases or v.stable)})
+    chosen = sorted({v for v in versions if v in within and (prereleases or not v.is_prerelease)})
     if not chosen:
         kind = "releases" if prereleases else "stable releases"
         raise ReleaseError(f"no published {kind} in {within}")
@@ -171,13 +147,13 @@ def sample(
     if not selected:
         raise ReleaseError("no releases to sample")
     kept = set(selected[::every]) | {selected[-1]}
-    by_text = {v.text: v for v in selected}
+    by_text = {str(v): v for v in selected}
     for name in include:
         text = name.strip().removeprefix(f"{PACKAGE}@")
         if text not in by_text:
             raise ReleaseError(
                 f"--include {name}: not among the {len(selected)} selected releases "
-                f"({selected[0].text} to {selected[-1].text})"
+                f"({selected[0]} to {selected[-1]})"
             )
         kept.add(by_text[text])
     return sorted(kept)
