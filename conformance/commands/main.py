@@ -2,7 +2,7 @@
 
 openclaw-conformance cases [--cases PATH ...]          list the matrix: id, severity, axes
 openclaw-conformance matrix TARGET... [--out DIR]      the suite per target, one case x target table
-openclaw-conformance matrix --releases SINCE..UNTIL    the same over published releases, with history
+openclaw-conformance matrix --releases SINCE..UNTIL    the same over releases, with history
 openclaw-conformance bisect CASE --good V --bad V      the release where a case's outcome changed
 openclaw-conformance image build openclaw@VERSION      build a gateway image without a registry
 
