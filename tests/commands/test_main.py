@@ -105,3 +105,17 @@ def test_console_script_runs_the_same_parser() -> None:
         assert proc.returncode == 0, proc.stderr
         usage = f"usage: openclaw-conformance {' '.join(command)} [-h]"
         assert proc.stdout.startswith(usage), proc.stdout
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    # `openclaw-conformance cases | head -1`
+    proc = subprocess.run(
+        f"{sys.executable} -m conformance.commands.main cases | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
