@@ -17,19 +17,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
 from conformance.commands import bisect, cases, image, matrix
-
-DISTRIBUTION = "openclaw-conformance"
-
-
-def distribution_version() -> str:
-    """The installed distribution's version (the one pip reports), not a copy kept in code."""
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
+from conformance.commands.distribution import distribution_version
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.commands.distribution import distribution_version
 from conformance.commands.suite import SuiteRun, run_suite
 from conformance.plugin.exitcodes import EXIT_NOT_JUDGED
 
@@ -81,8 +82,6 @@ def case_roots() -> list[Path]:
 
 
 def run_key(target: str, pytest_args: Sequence[str]) -> dict[str, Any]:
-    from conformance.commands.main import distribution_version
-
     return {
         "schema": KEY_SCHEMA,
         "target": target,
