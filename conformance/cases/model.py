@@ -98,7 +98,8 @@ class PairedAs:
 @dataclass(frozen=True)
 class DeviceSpec:
     state: DeviceState = DeviceState.NONE
-    signature: str = "v3"
+    # None: as the release's own clients sign (v3 from 2026.2.26, v2 before; judge.runner)
+    signature: str | None = None
     proof: Proof = Proof.VALID
     paired_as: PairedAs | None = None
 

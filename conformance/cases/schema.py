@@ -177,7 +177,8 @@ class PairedAsModel(_Model):
 
 class DeviceModel(_Model):
     state: DeviceState = DeviceState.NONE
-    signature: Literal["v2", "v3"] = "v3"
+    # absent: as the release's own clients sign (v3 from 2026.2.26, v2 before)
+    signature: Literal["v2", "v3"] | None = None
     """The payload version signed."""
     proof: Proof = Proof.VALID
     paired_as: PairedAsModel = None

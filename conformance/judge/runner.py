@@ -27,6 +27,8 @@ from conformance.protocol.identity import DeviceIdentity, b64url
 from conformance.protocol.scopes import ProbeResult, probe_all
 from conformance.protocol.sockets import Vantage
 from conformance.targets.base import CaseNotApplicable, Endpoint
+from conformance.targets.hermetic import ORIGINS_SETTING
+from conformance.versions import Version
 
 CONNECT_ATTEMPTS = 4  # refused while starting, or UNAVAILABLE with retryAfterMs
 MAX_RETRY_WAIT_S = 5.0
@@ -124,6 +126,18 @@ class Observation:
         }
 
 
+# Releases before 2026.2.26 verify v2 (and v1) device proofs only; 2026.2.26 added v3, which signs
+# platform and deviceFamily ("bind those fields into device-auth signatures", its CHANGELOG).
+# Clients of each release signed what it verifies, so a case that does not name a signature
+# signs as those clients did; a case that names v3 has `since: 2026.2.26`.
+V3_SIGNATURES_SINCE = Version(2026, 2, 26)
+
+
+def default_signature(endpoint: Endpoint) -> str:
+    release = Version.leading(endpoint.version)
+    return "v2" if release is not None and release < V3_SIGNATURES_SINCE else "v3"
+
+
 def vantage_for(case: Case, endpoint: Endpoint) -> Vantage:
     vantage = endpoint.remote if case.connection.via == "remote" else endpoint.loopback
     if vantage is None:
@@ -136,20 +150,31 @@ def vantage_for(case: Case, endpoint: Endpoint) -> Vantage:
     return vantage
 
 
+def allowed_origin(endpoint: Endpoint) -> str:
+    """An Origin the gateway allows for its Control UI, or not applicable with the reason."""
+    if ORIGINS_SETTING in endpoint.unsupported:
+        raise CaseNotApplicable(
+            f"sends an allowed Origin; this release has no {ORIGINS_SETTING} setting (its config "
+            "validation refuses the key), so no origin can be allowed",
+            need=Need.ORIGIN,
+        )
+    allowed = endpoint.allowed_origin or next(
+        (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
+    )
+    if allowed is None:
+        raise CaseNotApplicable(
+            "sends an allowed Origin; the gateway allows none", need=Need.ORIGIN
+        )
+    return allowed
+
+
 def case_origin(case: Case, endpoint: Endpoint, vantage: Vantage) -> str | None:
     """The Origin header a case sends: its role played on this gateway, or its literal."""
     origin = case.connection.origin
     if origin == "gateway":
         return f"http://{vantage.host}:{vantage.port}"
     if origin == "allowed":
-        allowed = endpoint.allowed_origin or next(
-            (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
-        )
-        if allowed is None:
-            raise CaseNotApplicable(
-                "sends an allowed Origin; the gateway allows none", need=Need.ORIGIN
-            )
-        return allowed
+        return allowed_origin(endpoint)
     if origin == "not-allowed":
         return NOT_ALLOWED_ORIGIN
     return origin
@@ -285,7 +310,7 @@ async def _pair(
         auth["password"] = endpoint.password
     elif mode != "none":
         raise PreconditionError(f"cannot pair a device by silent local pairing under auth {mode}")
-    plan = _pairing_plan(paired_as, ident, auth)
+    plan = _pairing_plan(paired_as, ident, endpoint, auth)
     outcome, _ = await _connect_with_retry(endpoint.loopback, plan.frame, {}, Timeouts())
     await _close(outcome)
     if not outcome.accepted:
@@ -294,10 +319,14 @@ async def _pair(
 
 
 def _pairing_plan(
-    paired_as: PairedAs, ident: DeviceIdentity, auth: dict[str, str] | None = None
+    paired_as: PairedAs,
+    ident: DeviceIdentity,
+    endpoint: Endpoint,
+    auth: dict[str, str] | None = None,
 ) -> ConnectPlan:
     is_node = paired_as.role == "node"
     return ConnectPlan(
+        signature=default_signature(endpoint),
         client_id="node-host" if is_node else "cli",
         client_mode="node" if is_node else "cli",
         client_version="conformance",
@@ -366,7 +395,7 @@ async def _pair_through_proxy(
     vantage = vantage_for(case, endpoint)
     headers = request_headers(case, vantage, endpoint)
     headers.pop("Origin", None)
-    plan = _pairing_plan(paired_as, ident)
+    plan = _pairing_plan(paired_as, ident, endpoint)
     outcome, _ = await _connect_with_retry(vantage, plan.frame, headers, Timeouts())
     await _close(outcome)
     if outcome.accepted:
@@ -375,11 +404,14 @@ async def _pair_through_proxy(
     request_id = err.details.get("requestId") if err is not None else None
     if not isinstance(request_id, str):
         raise _pairing_failed(plan, outcome, silent_local=False)
-    origin = endpoint.allowed_origin or next(
-        (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
-    )
-    if origin is None:
+    if ORIGINS_SETTING not in endpoint.unsupported and not (
+        endpoint.allowed_origin or endpoint.spec.control_ui.allowed_origins
+    ):
         raise PreconditionError("approving through the proxy needs an allowed Control UI origin")
+    try:
+        origin = allowed_origin(endpoint)  # the approver is a Control UI session
+    except CaseNotApplicable as exc:
+        raise CaseNotApplicable(f"no approver through the proxy: {exc}", need=exc.need) from exc
     approver = ConnectPlan(
         client_id="openclaw-control-ui", client_mode="webchat", scopes=APPROVER_SCOPES
     )
@@ -387,22 +419,35 @@ async def _pair_through_proxy(
         vantage, approver.frame, {**headers, "Origin": origin}, Timeouts()
     )
     try:
+        if session.connection is None and session.error is not None:
+            # 2026.2.19 refuses every device-less Control UI ("control ui requires HTTPS or
+            # localhost"): the release has no approver through the proxy. Its refusal is judged
+            # by the device-less proxy Control UI cases; here the setup does not exist.
+            raise CaseNotApplicable(
+                "no approver through the proxy on this release: the device-less proxy Control "
+                f"UI that would approve the device was refused: {session.summary()}"
+            )
         if session.connection is None:
             raise PreconditionError(
-                f"the proxy Control UI that would approve the device was refused: "
+                f"the proxy Control UI that would approve the device got no session: "
                 f"{session.summary()}"
             )
         result = await session.connection.call("device.pair.approve", {"requestId": request_id})
     finally:
         await _close(session)
-    if not result.ok and session.auth is not None and not session.auth.get("scopes"):
-        # 9.6 clears a device-less proxy Control UI's scopes (K9): a proxy-only gateway of that
-        # release has no approver, so the case's setup does not exist there. Not applicable (its
-        # reason reported), rather than an error on every run of a correct gateway.
+    granted = (session.auth or {}).get("scopes")
+    refused_for_scope = result.error is not None and (
+        result.error.code == "FORBIDDEN" or "missing scope" in (result.error.message or "")
+    )
+    if not result.ok and not granted and refused_for_scope:
+        # 9.6 clears a device-less proxy Control UI's scopes (K9), and 3.24 grants it none
+        # either (its hello-ok has no auth block; approve says "missing scope"): a proxy-only
+        # gateway of such a release has no approver, so the case's setup does not exist there.
+        # Not applicable (its reason reported), rather than an error on every run.
         raise CaseNotApplicable(
             "no approver through the proxy on this release: the device-less proxy Control UI "
-            f"was granted no scopes, and device.pair.approve answered "
-            f"{result.error.code if result.error else result.transport_error}"
+            f"was granted no scopes, and device.pair.approve answered {result.error.code} "
+            f"{result.error.message}".rstrip()
         )
     if not result.ok:
         raise PreconditionError(
@@ -476,7 +521,7 @@ async def run_case(case: Case, endpoint: Endpoint) -> Observation:
         auth=auth,
         protocol=case.protocol,
         identity=ident,
-        signature=case.device.signature,
+        signature=case.device.signature or default_signature(endpoint),
         proof=case.device.proof,
     )
     outcome, attempts = await _connect_with_retry(

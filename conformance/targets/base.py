@@ -83,6 +83,9 @@ class Endpoint:
     version: str | None = None
     remote_unavailable: str | None = None  # why `remote` is None although a namespace exists
     allowed_origin: str | None = None  # for `origin: allowed`; None: the spec's first
+    # Settings of the spec the release does not know and was started without (its config
+    # validation refused them), e.g. gateway.controlUi.allowedOrigins before 2026.2.19.
+    unsupported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ its secrets, its config file, and an environment built from scratch, so nothing 
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from typing import Any
@@ -45,6 +46,43 @@ def safe_label(spec: GatewaySpec) -> str:
 # would change which Origins are accepted. An origin in `.invalid` (RFC 2606) that no case sends
 # changes nothing a case depends on: the origin check only ever compares a sent Origin with it.
 BIND_ONLY_ORIGIN = "https://bind-only.conformance.invalid"
+
+
+# A release older than a setting refuses the whole config ("Invalid config ... gateway.controlUi:
+# Unrecognized key: "allowedOrigins"": 2026.2.1). The allowlist only matters to cases that send
+# an allowed Origin, so the gateway starts without it and those cases are not applicable there
+# (conformance.judge.runner); every other case of the config is judged as usual.
+ORIGINS_SETTING = "gateway.controlUi.allowedOrigins"
+_ORIGINS_REFUSED = re.compile(r'gateway\.controlUi: Unrecognized key: "allowedOrigins"')
+
+
+def refused_settings(config: dict[str, Any], start_error: str) -> tuple[str, ...]:
+    """The settings of `config` a failed start says the release does not know, and that a
+    gateway can start without; () when the failure was something else."""
+    control_ui = (config.get("gateway") or {}).get("controlUi") or {}
+    if "allowedOrigins" in control_ui and _ORIGINS_REFUSED.search(start_error):
+        return (ORIGINS_SETTING,)
+    return ()
+
+
+# 2026.2.19 will not run trusted-proxy on loopback ("gateway auth mode=trusted-proxy makes no
+# sense with bind=loopback; use bind=lan ..."); 9.6 does. Bound on lan, the gateway still
+# answers on loopback, which is where such a config's cases connect from.
+_LOOPBACK_BIND_REFUSED = re.compile(r"makes no sense with bind=loopback")
+
+
+def refuses_loopback_bind(start_error: str) -> bool:
+    return bool(_LOOPBACK_BIND_REFUSED.search(start_error))
+
+
+def without_settings(config: dict[str, Any], settings: tuple[str, ...]) -> dict[str, Any]:
+    out = json.loads(json.dumps(config))
+    if ORIGINS_SETTING in settings:
+        control_ui = out.get("gateway", {}).get("controlUi", {})
+        control_ui.pop("allowedOrigins", None)
+        if not control_ui:
+            out["gateway"].pop("controlUi", None)
+    return out
 
 
 def render_config(

@@ -108,6 +108,7 @@ class NpmTarget(GatewayPool):
         self._provision_error: TargetUnavailable | None = None
         self._init_pool()
         self._all: list[_Gateway] = []  # every process started, including failed ones
+        self._configs: dict[GatewaySpec, dict[str, Any]] = {}  # the last config written, per spec
         atexit.register(self.close)
 
     # -- provisioning ------------------------------------------------------------------------
@@ -224,9 +225,48 @@ class NpmTarget(GatewayPool):
         return path
 
     def _start(self, spec: GatewaySpec, node: Path, package: Path) -> _Gateway:
+        """Start the config as the release accepts it: when a start fails because the release
+        refuses a setting no case of the config depends on (hermetic.refused_settings) or
+        loopback as the bind address (hermetic.refuses_loopback_bind), start it once more
+        without that; any other start failure is the config's error."""
+        drop: tuple[str, ...] = ()
+        bind: str | None = None
+        while True:
+            try:
+                return self._launch(spec, node, package, drop=drop, bind=bind)
+            except GatewayStartError as exc:
+                text = str(exc)
+                refused = tuple(
+                    s
+                    for s in hermetic.refused_settings(self._configs.get(spec, {}), text)
+                    if s not in drop
+                )
+                lan = bind is None and hermetic.refuses_loopback_bind(text)
+                if not refused and not lan:
+                    raise
+            drop += refused
+            bind = "lan" if lan else bind
+            what = [
+                *(f"refuses {s}" for s in refused),
+                *(["will not bind loopback"] if lan else []),
+            ]
+            self.progress(
+                f"{self.name}: the release {' and '.join(what)}; starting [{spec.label}] again "
+                "without it (cases that depend on it are not applicable here)"
+            )
+
+    def _launch(
+        self,
+        spec: GatewaySpec,
+        node: Path,
+        package: Path,
+        *,
+        drop: tuple[str, ...],
+        bind: str | None,
+    ) -> _Gateway:
         self.progress(f"{self.name}: starting a gateway [{spec.label}]...")
         plan = self.bind_plan(spec, can_reach_remote=self.netns is not None)
-        remote_ok, bind = plan.remote, plan.bind
+        remote_ok, bind = plan.remote, bind or plan.bind
         token, password = hermetic.new_secrets(spec)
         workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{hermetic.safe_label(spec)}-"))
         for sub in ("home", "state", "tmp"):
@@ -238,6 +278,9 @@ class NpmTarget(GatewayPool):
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
+        if drop:
+            config = hermetic.without_settings(config, drop)
+        self._configs[spec] = config  # one start per config at a time (the pool's)
         (workdir / "openclaw.json").write_text(json.dumps(config, indent=2))
         port = free_port()
         argv = [
@@ -300,6 +343,7 @@ class NpmTarget(GatewayPool):
             log_tail=gw.log_tail,
             version=self.version,
             remote_unavailable=plan.remote_unavailable,
+            unsupported=drop,
         )
         return gw
 
