@@ -84,7 +84,7 @@ class Endpoint:
     remote_unavailable: str | None = None  # why `remote` is None although a namespace exists
     allowed_origin: str | None = None  # for `origin: allowed`; None: the spec's first
     # Settings of the spec the release does not know and was started without (its config
-    # validation refused them), e.g. gateway.controlUi.allowedOrigins before 2026.2.19.
+    # validation refused them), e.g. gateway.controlUi.allowedOrigins on 2026.2.1.
     unsupported: tuple[str, ...] = ()
 
 
@@ -182,7 +182,7 @@ class GatewayPool(Target):
 
     def _init_pool(self) -> None:
         self._gateways: dict[GatewaySpec, Any] = {}
-        self._failed: dict[GatewaySpec, GatewayStartError] = {}
+        self._failed: dict[GatewaySpec, GatewayStartError | CaseNotApplicable] = {}
         self._lock = threading.RLock()
         self._closed = False
 
@@ -201,7 +201,7 @@ class GatewayPool(Target):
                 raise self._failed[spec]
             try:
                 gw = self._start_gateway(spec)
-            except GatewayStartError as exc:
+            except (GatewayStartError, CaseNotApplicable) as exc:
                 self._failed[spec] = exc
                 raise
             self._gateways[spec] = gw

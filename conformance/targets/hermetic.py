@@ -75,6 +75,14 @@ def refuses_loopback_bind(start_error: str) -> bool:
     return bool(_LOOPBACK_BIND_REFUSED.search(start_error))
 
 
+_AUTH_MODE_REFUSED = re.compile(r"gateway\.auth\.mode: Invalid input")
+
+
+def refuses_auth_mode(start_error: str) -> bool:
+    """The release does not know the config's auth mode (2026.2.1: none, trusted-proxy)."""
+    return bool(_AUTH_MODE_REFUSED.search(start_error))
+
+
 def without_settings(config: dict[str, Any], settings: tuple[str, ...]) -> dict[str, Any]:
     out = json.loads(json.dumps(config))
     if ORIGINS_SETTING in settings:

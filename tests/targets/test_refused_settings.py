@@ -36,9 +36,14 @@ def test_an_unknown_origin_allowlist_is_dropped_and_nothing_else() -> None:
     assert hermetic.refused_settings({"gateway": {}}, ORIGINS_REFUSED_2_1) == ()
 
 
-def test_a_refused_loopback_bind_is_recognised() -> None:
+def test_a_refused_loopback_bind_or_auth_mode_is_recognised() -> None:
     assert hermetic.refuses_loopback_bind(LOOPBACK_REFUSED_2_19)
     assert not hermetic.refuses_loopback_bind(ORIGINS_REFUSED_2_1)
+    none_refused_2_1 = (
+        "Invalid config at /tmp/x/openclaw.json:\\n- gateway.auth.mode: Invalid input"
+    )
+    assert hermetic.refuses_auth_mode(none_refused_2_1)
+    assert not hermetic.refuses_auth_mode(ORIGINS_REFUSED_2_1)
 
 
 def _endpoint(version: str | None, unsupported: tuple[str, ...] = ()) -> Endpoint:

@@ -13,7 +13,7 @@ def test_2026_2_1_starts_without_the_origin_allowlist_it_does_not_know(tmp_path)
     run = run_matrix(
         tmp_path, "--gateway", "openclaw@2026.2.1",
         "-k", "token.loopback.no-device.cli or token.loopback.origin-allowed.no-device.cli "
-        "or token.loopback.unpaired.cli",
+        "or token.loopback.unpaired.cli or none.loopback.no-device.backend",
         timeout=900,
     )  # fmt: skip
     assert run.report, run.output[-3000:]
@@ -24,6 +24,10 @@ def test_2026_2_1_starts_without_the_origin_allowlist_it_does_not_know(tmp_path)
     skipped = run.case("token.loopback.origin-allowed.no-device.cli")
     assert skipped["outcome"] == "skipped"
     assert "no gateway.controlUi.allowedOrigins setting" in skipped["message"]
+    # auth none does not exist on 2026.2.1: its config cannot be started, so not applicable
+    none = run.case("none.loopback.no-device.backend")
+    assert none["outcome"] == "skipped", none
+    assert "no gateway auth mode 'none'" in none["message"]
 
 
 def test_2026_2_19_is_judged_with_the_proofs_and_bind_it_accepts(tmp_path) -> None:
