@@ -17,8 +17,14 @@ from typing import Any
 from conformance.reports.groups import grouped
 from conformance.reports.layout import summary
 
-# The kinds of group a history follows, in the order they are shown.
+# The kinds of group a history follows, in the order they are shown, and how each is named.
 KINDS = ("security", "failure", "error", "finding")
+KIND_LABEL = {
+    "security": "SECURITY-RELEVANT",
+    "failure": "failure",
+    "error": "error (not judged)",
+    "finding": "finding (secondary)",
+}
 _PASSING = ("passed", "skipped", None)
 
 

@@ -26,6 +26,7 @@ from conformance.reports.facts import (
     short_observed,
 )
 from conformance.reports.groups import SECTIONS, group_from_dict, grouped
+from conformance.reports.history import KIND_LABEL
 from conformance.reports.layout import (
     AXES,
     OUTCOME_HEADING,
@@ -207,14 +208,6 @@ def _cell(row: dict[str, Any], result: dict[str, Any] | None) -> _Cell | None:
     return _Cell(case, outcome, outcome_label(outcome), title, short, observed)
 
 
-HISTORY_KIND_LABEL = {
-    "security": "SECURITY-RELEVANT",
-    "failure": "failure",
-    "error": "error (not judged)",
-    "finding": "finding (secondary)",
-}
-
-
 def matrix_html(matrix: dict[str, Any]) -> str:
     """The matrix as a self-contained page: per-target summary, table `#cases` with one
     `tr.case` per case (`data-differs`), differing rows first and highlighted; each cell shows
@@ -238,6 +231,6 @@ def matrix_html(matrix: dict[str, Any]) -> str:
         duration=fmt_duration(matrix.get("duration_s")),
         schema=matrix.get("schema", "?"),
         history=matrix.get("history"),
-        kind_label=HISTORY_KIND_LABEL,
+        kind_label=KIND_LABEL,
         fmt_duration=fmt_duration,
     )

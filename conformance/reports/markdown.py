@@ -13,6 +13,7 @@ from typing import Any
 
 from conformance.reports.facts import Fact, expected_facts, observed_facts, short_observed
 from conformance.reports.groups import SECTIONS, group_from_dict, grouped
+from conformance.reports.history import KIND_LABEL, quiet_row
 from conformance.reports.layout import (
     OUTCOME_HEADING,
     OUTCOME_LABEL,
@@ -194,14 +195,6 @@ def _short_cell(result: dict[str, Any] | None) -> str:
     return f"{label} ({short})" if short else label
 
 
-_KIND_LABEL = {
-    "security": "SECURITY-RELEVANT",
-    "failure": "failure",
-    "error": "error (not judged)",
-    "finding": "finding (secondary)",
-}
-
-
 def _md_history(history: dict[str, Any]) -> list[str]:
     """Per release its counts, then each group with the release ranges where it shows, then
     the releases where a group appeared or went away."""
@@ -245,7 +238,7 @@ def _md_history(history: dict[str, Any]) -> list[str]:
         )
         refs = ", ".join(md_code(r) for r in (g.get("refs") or [])[:4])
         out.append(
-            f"- {_KIND_LABEL.get(g.get('kind'), g.get('kind'))}: {md_text(g.get('signature'))}: "
+            f"- {KIND_LABEL.get(g.get('kind'), g.get('kind'))}: {md_text(g.get('signature'))}: "
             f"**{spans}**" + (f" \u2014 {refs}" if refs else "")
         )
     out += ["", "### What changed, release by release", ""]
@@ -253,7 +246,7 @@ def _md_history(history: dict[str, Any]) -> list[str]:
         out.append("Nothing: every judged release shows the same groups.")
     for ch in history.get("changes") or []:
         parts = [
-            f"{verb} {_KIND_LABEL.get(item['kind'], item['kind'])} {md_text(item['signature'])}"
+            f"{verb} {KIND_LABEL.get(item['kind'], item['kind'])} {md_text(item['signature'])}"
             for verb, key in (("+", "appeared"), ("\u2212", "gone"))
             for item in ch.get(key) or []
         ]
@@ -326,8 +319,6 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
 def _history_markdown(matrix: dict[str, Any]) -> str:
     """A release history: the history sections, then the case x release table without the
     rows every release passed (counted), in the suite's order."""
-    from conformance.reports.history import quiet_row
-
     targets = list(matrix.get("targets") or [])
     names = [str(t.get("name")) for t in targets]
     # Release columns by their version, so 23 of them fit; other targets by their name.
