@@ -149,11 +149,11 @@ def release_targets(args: argparse.Namespace) -> list[str]:
     return [f"openclaw@{v}" for v in rel.sample(chosen, args.every, args.include)]
 
 
-def _column_report(target: str, run: runs.TargetRun) -> dict[str, Any]:
+def _column_report(run: runs.TargetRun) -> dict[str, Any]:
     if run.judged and run.report is not None:
         return run.report
-    target_info = dict((run.report or {}).get("target") or {"name": target})
-    target_info.setdefault("name", target)
+    target_info = dict((run.report or {}).get("target") or {"name": run.target})
+    target_info.setdefault("name", run.target)
     return {"target": target_info, "cases": [], "not_judged": run.problem}
 
 
@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"[matrix] {target}: NOT JUDGED, {result.problem}:\n{result.output_tail}")
 
-    matrix = render.matrix_from_reports([_column_report(r.target, r) for r in done])
+    matrix = render.matrix_from_reports([_column_report(r) for r in done])
     matrix["duration_s"] = round(time.monotonic() - started, 1)
     matrix["runs"] = {
         "reused": sum(1 for r in done if r.reused),

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.targets.npmcache import PACKAGE
 from conformance.versions import Version, VersionError
 
-PACKAGE = "openclaw"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 FETCH_TIMEOUT_S = 60.0
 # The full openclaw document is about 10 MB; a reply far past that is not the registry's.

@@ -11,6 +11,7 @@ where it stopped, and never presents an old verdict as a new one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -49,7 +50,8 @@ NOT_JUDGING = (
 )
 
 
-def _digest(roots: Sequence[Path], suffixes: tuple[str, ...]) -> str:
+@functools.cache  # the tree does not change during one command; a history keys every target
+def _digest(roots: tuple[Path, ...], suffixes: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     for root in roots:
         files = sorted(p for p in root.rglob("*") if p.suffix in suffixes and p.is_file())
@@ -63,22 +65,22 @@ def _digest(roots: Sequence[Path], suffixes: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
-def code_roots(target: str) -> list[Path]:
+def code_roots(target: str) -> tuple[Path, ...]:
     """What judges a target: the harness (less NOT_JUDGING); for a reference target, the
     reference gateway too (the target itself)."""
     import conformance
     import reference_gateway
 
-    roots = [Path(conformance.__file__).parent]
+    harness = Path(conformance.__file__).parent
     if target.split("@", 1)[0] == "reference":
-        roots.append(Path(reference_gateway.__file__).parent)
-    return roots
+        return (harness, Path(reference_gateway.__file__).parent)
+    return (harness,)
 
 
-def case_roots() -> list[Path]:
+def case_roots() -> tuple[Path, ...]:
     import conformance_cases
 
-    return [Path(conformance_cases.__file__).parent]
+    return (Path(conformance_cases.__file__).parent,)
 
 
 def run_key(target: str, pytest_args: Sequence[str]) -> dict[str, Any]:

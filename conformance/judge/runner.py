@@ -150,22 +150,18 @@ def vantage_for(case: Case, endpoint: Endpoint) -> Vantage:
     return vantage
 
 
-def allowed_origin(endpoint: Endpoint) -> str:
-    """An Origin the gateway allows for its Control UI, or not applicable with the reason."""
+def allowed_origin(endpoint: Endpoint) -> str | None:
+    """An Origin the gateway allows for its Control UI; None when it allows none. Not applicable
+    (with the reason) on a release that has no origin allowlist at all."""
     if ORIGINS_SETTING in endpoint.unsupported:
         raise CaseNotApplicable(
             f"sends an allowed Origin; this release has no {ORIGINS_SETTING} setting (its config "
             "validation refuses the key), so no origin can be allowed",
             need=Need.ORIGIN,
         )
-    allowed = endpoint.allowed_origin or next(
+    return endpoint.allowed_origin or next(
         (o for o in endpoint.spec.control_ui.allowed_origins if "://" in o), None
     )
-    if allowed is None:
-        raise CaseNotApplicable(
-            "sends an allowed Origin; the gateway allows none", need=Need.ORIGIN
-        )
-    return allowed
 
 
 def case_origin(case: Case, endpoint: Endpoint, vantage: Vantage) -> str | None:
@@ -174,7 +170,12 @@ def case_origin(case: Case, endpoint: Endpoint, vantage: Vantage) -> str | None:
     if origin == "gateway":
         return f"http://{vantage.host}:{vantage.port}"
     if origin == "allowed":
-        return allowed_origin(endpoint)
+        allowed = allowed_origin(endpoint)
+        if allowed is None:
+            raise CaseNotApplicable(
+                "sends an allowed Origin; the gateway allows none", need=Need.ORIGIN
+            )
+        return allowed
     if origin == "not-allowed":
         return NOT_ALLOWED_ORIGIN
     return origin
@@ -404,14 +405,12 @@ async def _pair_through_proxy(
     request_id = err.details.get("requestId") if err is not None else None
     if not isinstance(request_id, str):
         raise _pairing_failed(plan, outcome, silent_local=False)
-    if ORIGINS_SETTING not in endpoint.unsupported and not (
-        endpoint.allowed_origin or endpoint.spec.control_ui.allowed_origins
-    ):
-        raise PreconditionError("approving through the proxy needs an allowed Control UI origin")
     try:
         origin = allowed_origin(endpoint)  # the approver is a Control UI session
     except CaseNotApplicable as exc:
         raise CaseNotApplicable(f"no approver through the proxy: {exc}", need=exc.need) from exc
+    if origin is None:
+        raise PreconditionError("approving through the proxy needs an allowed Control UI origin")
     approver = ConnectPlan(
         client_id="openclaw-control-ui", client_mode="webchat", scopes=APPROVER_SCOPES
     )
