@@ -369,6 +369,7 @@ def _pairing_locality(c: _Connect, method: str, shared_ok: bool) -> PairingLocal
         client_mode=c.client_mode,
         shared_auth_ok=shared_ok,
         auth_method=method,
+        local=c.local,  # computed once per connect (step 4)
     )
 
 

@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 LogFn = Callable[[str], None]
+LISTEN_BACKLOG = 1024
 
 
 def now_ms() -> int:
@@ -275,6 +276,9 @@ async def serve_reference(
         max_size=MAX_PAYLOAD_BYTES,
         compression=None,
         logger=_quiet_logger(),
+        # asyncio's default of 100 overflowed at 200 concurrent connects (SYN retransmits add a
+        # 1 s tail); the kernel caps it at net.core.somaxconn.
+        backlog=LISTEN_BACKLOG,
     )
     try:
         sock = next(iter(server.sockets))

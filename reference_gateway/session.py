@@ -129,6 +129,9 @@ class GatewayState:
 
     pairing: PairingState = field(default_factory=PairingState)
     live: Mapping[str, LiveConnection] = field(default_factory=dict)  # in hello-ok order
+    # The live connections with a presence entry (not CLI, backend or probe): what hello-ok and
+    # RPCs list, without walking every live connection on each of them.
+    present: Mapping[str, LiveConnection] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,10 @@ class Session:
         if self.conn_id not in state.live:
             return Step(state, ())
         live = {k: v for k, v in state.live.items() if k != self.conn_id}
-        return Step(replace(state, live=live), ())
+        present = state.present
+        if self.conn_id in present:
+            present = {k: v for k, v in present.items() if k != self.conn_id}
+        return Step(replace(state, live=live, present=present), ())
 
     def _close(self, state: GatewayState, *actions: Action, code: int, reason: str = "") -> Step:
         self.phase = Phase.CLOSED
@@ -273,8 +279,12 @@ class Session:
             )
         self.accepted = decision
         self.phase = Phase.OPEN
-        live = {**state.live, self.conn_id: LiveConnection(self.conn_id, decision, peer)}
-        state = replace(state, live=live)
+        entry = LiveConnection(self.conn_id, decision, peer)
+        live = {**state.live, self.conn_id: entry}
+        present = state.present
+        if decision.client_mode not in NO_PRESENCE_MODES:
+            present = {**present, self.conn_id: entry}
+        state = replace(state, live=live, present=present)
         hello = build_hello_ok(
             self.profile,
             decision,
@@ -282,7 +292,7 @@ class Session:
             methods=list(SERVED_METHODS),
             uptime_ms=ev.uptime_ms,
             auth_mode=self.config.auth_mode,
-            presence=presence(state.live),  # includes this connection
+            presence=presence(state.present),  # includes this connection
         )
         logs = tuple(Log(line) for line in acceptance_lines(decision, peer))
         return Step(state, (cancel, *logs, Send(res_ok(frame.id, hello))))
@@ -312,7 +322,7 @@ class Session:
             scopes=accepted.scopes,
             now_ms=ev.now_ms,
             uptime_ms=ev.uptime_ms,
-            presence=presence(state.live),
+            presence=presence(state.present),
             entropy=self.entropy,
         )
         result = handle_rpc(call, frame.method, frame.params)

@@ -21,6 +21,7 @@ from conformance.plugin.reporter import (
     mark_strict_xpass,
 )
 from conformance.plugin.session import ConformanceSession
+from conformance.targets.schedule import grouped
 
 CASE_FIXTURE = "conformance_case"
 CLI_FIXTURE = "conformance_cli_case"
@@ -74,11 +75,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
+    spec_of = {}
+    for index, item in enumerate(items):
         case = _case_of(item)
         if case is not None:
             # `-k 49180` or `-k GHSA-rqpp` finds the cases of an upstream reference.
             item.extra_keyword_matches.update(case.refs)
+            spec_of[index] = case.gateway
+    # Grouped by gateway config: a target that starts gateways then starts (or switches) each
+    # config once, and a running gateway can be switched to the next config.
+    items[:] = grouped(items, spec_of)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    conformance = session.config.stash.get(SESSION_KEY, None)
+    if conformance is not None:
+        # After -k/-m deselection: what this process will run, so a target can start the
+        # gateways of exactly these cases ahead of the first one.
+        conformance.selected = tuple(
+            case for item in session.items if isinstance(case := _case_of(item), Case)
+        )
 
 
 def _case_of(item: pytest.Item) -> Case | CliCase | None:

@@ -100,6 +100,9 @@ class ConformanceSession:
         self.settings = Settings.from_config(config)
         request = self.settings.request
         self.matrix: Matrix | None = None
+        # The handshake cases this process runs, in order, once collection is done (None
+        # before: every case may run).
+        self.selected: tuple[Case, ...] | None = None
         self.gateways = Gateways()
         self.results = Results(
             RunReport(target_kind="?", target_name=request.url or request.image or request.gateway)
@@ -218,7 +221,7 @@ class ConformanceSession:
                     except NetnsUnavailable as exc:
                         gateways.netns_error = str(exc)
                 gateways.target = make_target(request, netns=gateways.netns, progress=self.progress)
-                gateways.target.plan(self.load_matrix().cases)
+                gateways.target.plan(self.load_matrix().cases, self.selected)
                 gateways.target.prepare()
             except TargetUsageError as exc:
                 self.target_unusable(f"conformance: {exc}", pytest.ExitCode.USAGE_ERROR)
@@ -241,7 +244,7 @@ class ConformanceSession:
             gateways.reference = ReferenceTarget(
                 profile, netns=gateways.netns, progress=self.progress
             )
-            gateways.reference.plan(self.load_matrix().cases)
+            gateways.reference.plan(self.load_matrix().cases, self.selected)
         try:
             return run_case_sync(case, gateways.reference.endpoint(case.gateway)), ""
         except (CaseNotApplicable, PreconditionError) as exc:

@@ -127,9 +127,11 @@ class Target(abc.ABC):
     # listens beyond loopback.
     remote_configs: frozenset[GatewaySpec] | None = None
 
-    def plan(self, cases: Iterable[Case]) -> None:
+    def plan(self, cases: Iterable[Case], selected: Iterable[Case] | None = None) -> None:
         """Learn which configs the run's matrix connects to from remote (every loaded case, not
-        only the selected ones, so a `-k` run starts each config as the full run does)."""
+        only the selected ones, so a `-k` run starts each config as the full run does).
+        `selected` (default: all) are the cases this process will run, in order: a target may
+        start their gateways ahead of the first case."""
         self.remote_configs = frozenset(c.gateway for c in cases if c.connection.via == "remote")
 
     def bind_plan(self, spec: GatewaySpec, *, can_reach_remote: bool) -> BindPlan:
@@ -165,6 +167,8 @@ class Target(abc.ABC):
         """Session end, before the summary: undo what the run left behind where that is ours
         to undo; one line per thing done or not done."""
         return []
+
+    ships_cli: bool = False  # run_cli works: the target has the release's own `openclaw`
 
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """Run `openclaw ARGS` as a user on the gateway host would, against the gateway of this

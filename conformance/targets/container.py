@@ -410,6 +410,8 @@ class ContainerTarget(GatewayPool):
         self.prepare()
         return self._start(spec)
 
+    ships_cli = True
+
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """`openclaw ARGS` inside the gateway's container (an exec), with the gateway's own HOME,
         state dir and config: a user on the gateway host. At the timeout what it ran is killed

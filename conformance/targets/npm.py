@@ -16,10 +16,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.sockets import SocketFactory, Vantage
@@ -39,9 +42,29 @@ from conformance.targets.process import (
     free_port,
     stop_all,
 )
+from conformance.targets.reload import (
+    APPLY_TIMEOUT_S,
+    Janitor,
+    SwitchFailed,
+    log_size,
+    verify,
+    wait_applied,
+    wipe_pairings,
+    write_config,
+)
+from conformance.targets.schedule import config_order
 from conformance.versions import is_exact
 
+if TYPE_CHECKING:
+    from conformance.cases.model import Case
+
 START_TIMEOUT_S = 60.0  # spawn to ready; 9.6 needs ~8-11 s on 2 cores, so this only bounds hangs
+# Gateway processes alive at once (about 0.9 GB each for 9.6): two that take turns on the
+# configs of one bind address and environment (one runs cases while the other switches), plus
+# one per other bind address or environment the matrix needs.
+MAX_LANES = 4
+LANES_PER_CLASS = int(os.environ.get("OCC_LANES", "1"))
+PREPARE_WORKERS = 1  # background starts and switches at a time (2 cores: one, beside the cases)
 
 
 class NetnsLike(Protocol):
@@ -57,15 +80,27 @@ class NetnsLike(Protocol):
 
 @dataclass
 class _Gateway:
+    """One gateway process (a lane): the config it runs now, and what a switch needs."""
+
     spec: GatewaySpec
     workdir: Path
     port: int
     process: GatewayProcess
     start_seconds: float | None = None
     endpoint: Endpoint | None = None
+    bind: str = "loopback"
+    drop: tuple[str, ...] = ()  # settings the release refused at the cold start
+    janitor: Janitor | None = None
+    busy: bool = False  # a start or switch owns it
+    retired: bool = False
+    configs: int = 1  # configs served so far
 
     def log_tail(self, n: int = LOG_TAIL_LINES) -> str:
         return self.process.tail(n)
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
 
 
 def _enable_jiti_cache(package: Path) -> None:
@@ -95,6 +130,7 @@ class NpmTarget(GatewayPool):
         progress: provisioning.ProgressFn = print,
         netns: NetnsLike | None = None,
         start_timeout: float = START_TIMEOUT_S,
+        reuse: bool = True,
     ) -> None:
         self.spec_text = provisioning.normalize_spec(version)
         self.name = f"{provisioning.PACKAGE}@{self.spec_text}"
@@ -110,7 +146,23 @@ class NpmTarget(GatewayPool):
         self._init_pool()
         self._all: list[_Gateway] = []  # every process started, including failed ones
         self._configs: dict[GatewaySpec, dict[str, Any]] = {}  # the last config written, per spec
+        # Reuse: a running gateway is switched to the next config when it reloads its config
+        # file (conformance.targets.reload); off for the rest of the run after a reload that
+        # did not apply.
+        self.reuse = reuse
+        self.switch_times: dict[GatewaySpec, float] = {}
+        self.cold_starts = 0
+        self._order: list[GatewaySpec] = []
+        self._position = -1  # index in _order of the config whose cases run now
+        self._lanes_lock = threading.RLock()  # lanes, _all, _gateways, jobs: never held long
+        self._jobs: dict[GatewaySpec, Future[_Gateway]] = {}
+        self._executor: ThreadPoolExecutor | None = None
         atexit.register(self.close)
+
+    def plan(self, cases: Iterable[Case], selected: Iterable[Case] | None = None) -> None:
+        cases = list(cases)
+        super().plan(cases, selected)
+        self._order = config_order(c.gateway for c in (cases if selected is None else selected))
 
     # -- provisioning ------------------------------------------------------------------------
 
@@ -135,15 +187,219 @@ class NpmTarget(GatewayPool):
 
     # -- Target ------------------------------------------------------------------------------
 
+    def endpoint(self, spec: GatewaySpec) -> Endpoint:
+        with self._lock:  # the pool's: one foreground request at a time
+            if self._closed:
+                raise TargetUnavailable(f"{self.name}: target already closed")
+            if spec in self._failed:
+                raise self._failed[spec]
+            if spec in self._order:
+                self._position = max(self._position, self._order.index(spec))
+            gw = self._serving(spec)
+            if gw is None:
+                try:
+                    gw = self._obtain(spec)
+                except (GatewayStartError, CaseNotApplicable) as exc:
+                    self._failed[spec] = exc
+                    raise
+            self._prefetch()
+            assert gw.endpoint is not None
+            return gw.endpoint
+
     def _start_gateway(self, spec: GatewaySpec) -> _Gateway:
+        return self._obtain(spec)
+
+    # -- lanes: which process serves which config ---------------------------------------------
+
+    def _serving(self, spec: GatewaySpec) -> _Gateway | None:
+        with self._lanes_lock:
+            gw = self._gateways.get(spec)
+            if gw is not None and not gw.busy and not gw.retired and gw.endpoint is not None:
+                return gw
+            return None
+
+    def _obtain(self, spec: GatewaySpec) -> _Gateway:
+        """The gateway for `spec`: the background job preparing it, else a switch of a free
+        lane or a cold start, now."""
+        with self._lanes_lock:
+            job = self._jobs.get(spec)
+        if job is not None:
+            try:
+                return job.result()
+            finally:
+                with self._lanes_lock:
+                    self._jobs.pop(spec, None)
+        return self._prepare(spec, self._claim(spec))
+
+    def _index(self, spec: GatewaySpec) -> int:
+        return self._order.index(spec) if spec in self._order else len(self._order)
+
+    def _done(self, gw: _Gateway) -> bool:
+        """Every case of the lane's config ran (cases run grouped, in `_order`)."""
+        return gw.spec in self._order and self._order.index(gw.spec) < self._position
+
+    def _lane_bind(self, spec: GatewaySpec) -> str:
+        return self.bind_plan(spec, can_reach_remote=self.netns is not None).bind
+
+    def _claim(self, spec: GatewaySpec) -> _Gateway | None:
+        """A free lane that can switch to `spec`, marked busy; None when there is none."""
+        if not self.reuse:
+            return None
+        with self._lanes_lock:
+            for gw in self._all:
+                free = not gw.busy and not gw.retired and gw.endpoint is not None
+                if free and self._same_process(gw, spec) and self._done(gw):
+                    gw.busy = True
+                    self._gateways.pop(gw.spec, None)
+                    return gw
+        return None
+
+    def _same_process(self, gw: _Gateway, spec: GatewaySpec) -> bool:
+        """`gw` can be switched to `spec`: the same environment and bind address."""
+        return gw.spec.environment() == spec.environment() and gw.bind == self._lane_bind(spec)
+
+    def _make_room(self) -> None:
+        """Stop a lane whose config is done when MAX_LANES are alive."""
+        with self._lanes_lock:
+            live = [gw for gw in self._all if not gw.retired]
+            starting = sum(1 for j in self._jobs.values() if not j.done())
+            if len(live) + starting < MAX_LANES:
+                return
+            spare = next((gw for gw in live if not gw.busy and self._done(gw)), None)
+            if spare is None:
+                return
+            spare.retired = True
+            self._gateways.pop(spare.spec, None)
+        self._stop_one(spare)
+
+    def _prepare(self, spec: GatewaySpec, lane: _Gateway | None) -> _Gateway:
+        if lane is not None:
+            try:
+                return self._switch(lane, spec)
+            except SwitchFailed as exc:
+                self.progress(
+                    f"{self.name}: could not switch the gateway [{lane.spec.label}] to "
+                    f"[{spec.label}]: {exc}; starting [{spec.label}] cold"
+                )
+                if not exc.reloads:
+                    # The release does not watch its config file: no other switch will work.
+                    self.reuse = False
+                with self._lanes_lock:
+                    lane.retired = True
+                self._stop_one(lane)
+        self._make_room()
+        return self._cold(spec)
+
+    def _prefetch(self) -> None:
+        """Prepare, in the background, the next config no lane serves yet: on a lane whose
+        cases are done (a switch) or on a new lane (a cold start), one job at a time."""
+        if self._closed:
+            return
+        with self._lanes_lock:
+            if any(not j.done() for j in self._jobs.values()):
+                return
+            served = {gw.spec for gw in self._all if not gw.retired}
+            taken = served | set(self._jobs) | set(self._failed)
+            upcoming = [s for s in self._order[self._position + 1 :] if s not in taken]
+            # A lane no later config can use only costs memory and CPU (a 9.6 gateway keeps
+            # working for ~6 s after it is ready): stop it now.
+            useless = [gw for gw in self._all
+                       if not gw.retired and not gw.busy and self._done(gw)
+                       and not any(self._same_process(gw, s) for s in upcoming)]  # fmt: skip
+            for gw in useless:
+                gw.retired = True
+                self._gateways.pop(gw.spec, None)
+            if useless:
+                threading.Thread(
+                    target=lambda: [self._stop_one(gw) for gw in useless],
+                    name="conformance-retire", daemon=True,
+                ).start()  # fmt: skip
+            for spec in upcoming:
+                lane = self._claim(spec)
+                live = [gw for gw in self._all if not gw.retired]
+                spare = any(not gw.busy and self._done(gw) for gw in live)
+                if lane is None and len(live) >= MAX_LANES and not spare:
+                    continue
+                kin = [gw for gw in live if self._same_process(gw, spec)]
+                if lane is None and len(kin) >= LANES_PER_CLASS:
+                    continue  # one of them will be free to switch: cheaper than a cold start
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        PREPARE_WORKERS, thread_name_prefix="conformance-prepare"
+                    )
+                self._jobs[spec] = self._executor.submit(self._prepare, spec, lane)
+                return
+
+    def _cold(self, spec: GatewaySpec) -> _Gateway:
         node, package = self._provision()
         try:
-            return self._start(spec, node, package)
+            gw = self._start(spec, node, package)
         except GatewayStartError as exc:
             # A lost free-port race is not the config's fault: try once more.
             if "EADDRINUSE" in str(exc) or "address already in use" in str(exc):
-                return self._start(spec, node, package)
-            raise
+                gw = self._start(spec, node, package)
+            else:
+                raise
+        self.cold_starts += 1
+        with self._lanes_lock:
+            self._gateways[spec] = gw
+        return gw
+
+    def _switch(self, gw: _Gateway, spec: GatewaySpec) -> _Gateway:
+        """Clean the lane, write `spec`'s config, prove the gateway runs it (reload.py)."""
+        started = time.monotonic()
+        old, endpoint = gw.spec, gw.endpoint
+        assert endpoint is not None and endpoint.loopback is not None
+        gw.janitor = gw.janitor or Janitor()
+        try:
+            cleaned = wipe_pairings(
+                gw.janitor, endpoint.loopback, endpoint.token, endpoint.password
+            )
+        except SwitchFailed as exc:
+            raise SwitchFailed(f"cannot clean it: {exc}") from exc
+        plan = self.bind_plan(spec, can_reach_remote=self.netns is not None)
+        token, password = hermetic.new_secrets(spec)
+        config = self._render_config(
+            spec, token=token, password=password, bind=gw.bind, workdir=gw.workdir
+        )
+        if gw.drop:
+            config = hermetic.without_settings(config, gw.drop)
+        offset = log_size(gw.log_path)
+        write_config(gw.workdir / "openclaw.json", config)
+        self._configs[spec] = config
+        applied = wait_applied(
+            gw.log_path, offset, exited=gw.process.exit_text, timeout=APPLY_TIMEOUT_S
+        )
+        verify(
+            endpoint.loopback, token=token, password=password, exited=gw.process.exit_text,
+            log_tail=gw.log_tail, timeout=APPLY_TIMEOUT_S,
+        )  # fmt: skip
+        seconds = time.monotonic() - started
+        with self._lanes_lock:
+            gw.spec = spec
+            gw.configs += 1
+            gw.endpoint = Endpoint(
+                spec=spec,
+                loopback=endpoint.loopback,
+                remote=endpoint.remote if plan.remote else None,
+                token=token,
+                password=password,
+                remote_peer_ip=endpoint.remote_peer_ip if plan.remote else None,
+                log_tail=gw.log_tail,
+                version=self.version,
+                remote_unavailable=plan.remote_unavailable,
+                unsupported=gw.drop,
+            )
+            gw.busy = False
+            self._gateways[spec] = gw
+        self.start_times[spec] = self.switch_times[spec] = seconds
+        self.progress(
+            f"{self.name}: gateway on port {gw.port} switched [{old.label}] -> [{spec.label}] "
+            f"in {seconds:.1f} s ({cleaned}; log: {applied[-80:]})"
+        )
+        return gw
+
+    ships_cli = True
 
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """`openclaw ARGS` of this release, with the gateway's own HOME, state dir and config (a
@@ -177,8 +433,13 @@ class NpmTarget(GatewayPool):
 
     def close(self) -> None:
         """Stop every process group started, then remove the folders. Idempotent, Ctrl-C safe."""
-        with self._lock:
-            self._closed = True
+        self._closed = True
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            # Jobs not started yet never start; a running one ends when its gateway is stopped
+            # below (its wait sees the exit), and its own gateway is registered in _all first.
+            executor.shutdown(wait=False, cancel_futures=True)
+        with self._lanes_lock:
             gateways, self._all = self._all, []
             self._gateways.clear()
         _stop_all(gateways)
@@ -308,9 +569,14 @@ class NpmTarget(GatewayPool):
         except OSError as exc:
             shutil.rmtree(workdir, ignore_errors=True)
             raise TargetUnavailable(f"{self.name}: cannot run {argv[0]}: {exc}") from exc
-        gw = _Gateway(spec=spec, workdir=workdir, port=port, process=process)
+        gw = _Gateway(
+            spec=spec, workdir=workdir, port=port, process=process, bind=bind, drop=drop, busy=True
+        )
         # Registered before waiting, so Ctrl-C during the wait still stops it (close/atexit).
-        with self._lock:
+        with self._lanes_lock:
+            if self._closed:
+                _stop_all([gw])
+                raise TargetUnavailable(f"{self.name}: target closed while starting")
             self._all.append(gw)
 
         remote: Vantage | None = None
@@ -353,11 +619,12 @@ class NpmTarget(GatewayPool):
             remote_unavailable=plan.remote_unavailable,
             unsupported=drop,
         )
+        gw.busy = False
         return gw
 
     def _stop_one(self, gw: _Gateway) -> None:
         _stop_all([gw])
-        with self._lock, contextlib.suppress(ValueError):
+        with self._lanes_lock, contextlib.suppress(ValueError):
             self._all.remove(gw)
 
 

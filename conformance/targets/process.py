@@ -21,6 +21,8 @@ from conformance.protocol.sockets import Vantage
 from conformance.targets.base import GatewayStartError, TargetUnavailable, start_failure_reason
 
 ATTEMPT_TIMEOUT_S = 10.0
+POLL_FIRST_S = 0.01  # readiness polling: the first pause, doubled up to POLL_MAX_S
+POLL_MAX_S = 0.25
 STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL
 LOG_TAIL_LINES = 40
 KEPT_LOG_LINES = 200  # what `tail` still shows once the log's folder is gone
@@ -228,6 +230,7 @@ def wait_ready(
     started = time.monotonic()
     deadline = started + timeout
     last = "no attempt yet"
+    attempts = 0
     while True:
         died = exited()
         if died is not None:
@@ -254,7 +257,11 @@ def wait_ready(
         if outcome.response and not (err and err.code == "UNAVAILABLE"):
             return time.monotonic() - started, outcome
         last = outcome.summary()
-        pause = 0.25
+        # Nothing listening yet: poll again soon, then less often (a reference gateway is
+        # ready ~0.15 s after spawn, a real one after 3-10 s); a gateway that says when to
+        # come back is believed.
+        pause = min(POLL_MAX_S, POLL_FIRST_S * 2**attempts)
+        attempts += 1
         if err is not None and err.retry_after_ms:
             pause = min(max(err.retry_after_ms / 1000, 0.05), 2.0)
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
