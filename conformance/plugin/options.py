@@ -117,6 +117,14 @@ OPTIONS: tuple[Option, ...] = (
         "test a gateway container image (e.g. one built by `openclaw-conformance image build`)",
     ),
     Option(
+        "--gateway-no-reuse",
+        "gateway_no_reuse",
+        Kind.BOOL,
+        False,
+        "start every config of an npm release cold instead of switching a running gateway to "
+        "it (config-file reload)",
+    ),
+    Option(
         "--gateway-cache",
         "gateway_cache",
         Kind.STRING,
@@ -242,6 +250,7 @@ def target_request(config: pytest.Config) -> TargetRequest:
         auth=option_value(config, "gateway_auth") or None,
         trusted_proxies=tuple(option_value(config, "gateway_trusted_proxies") or ()) or None,
         config_file=option_value(config, "gateway_config") or None,
+        reuse=not option_value(config, "gateway_no_reuse"),
     )
 
 

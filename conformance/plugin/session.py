@@ -13,7 +13,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -29,7 +31,7 @@ from conformance.cases.loader import (
     packaged_cli_case_paths,
     packaged_paths,
 )
-from conformance.cases.model import Case, CliCase, Severity
+from conformance.cases.model import Case, CliCase, FirstFrame, Severity
 from conformance.judge.runner import Observation, PreconditionError, run_case_sync
 from conformance.plugin.exitcodes import EXIT_TARGET_UNUSABLE
 from conformance.plugin.options import Settings
@@ -42,6 +44,7 @@ from conformance.targets.base import (
 )
 from conformance.targets.netns import Netns, NetnsUnavailable
 from conformance.targets.spec import make_target
+from conformance.versions import Version
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class ConformanceSession:
         # The handshake cases this process runs, in order, once collection is done (None
         # before: every case may run).
         self.selected: tuple[Case, ...] | None = None
+        self.early: dict[str, Future[Observation]] = {}
+        self._early_pool: ThreadPoolExecutor | None = None
         self.gateways = Gateways()
         self.results = Results(
             RunReport(target_kind="?", target_name=request.url or request.image or request.gateway)
@@ -230,7 +235,38 @@ class ConformanceSession:
             self.results.report.target_kind = gateways.target.kind
             self.results.report.target_name = gateways.target.name
             self.results.report.target_version = gateways.target.version
+            self._start_waiting_cases(gateways.target)
         return gateways.target
+
+    # -- cases that only wait
+
+    def _start_waiting_cases(self, target: Target) -> None:
+        """Start, beside the others, the cases that only wait for a gateway timer (a client
+        that never sends connect, closed at the handshake timeout) when the target serves
+        cases concurrently and no other selected case shares their gateway config: their
+        observation is the same, and the run no longer waits for them one after another."""
+        if not target.serves_concurrently or not self.selected:
+            return
+        configs = Counter(case.gateway for case in self.selected)
+        waiting = [
+            c
+            for c in self.selected
+            if c.first_frame is FirstFrame.SILENT and configs[c.gateway] == 1
+        ]
+        if not waiting:
+            return
+        self._early_pool = ThreadPoolExecutor(len(waiting), thread_name_prefix="conformance-wait")
+        version = Version.leading(target.version)
+        for case in waiting:
+            judged = case.for_version(version)
+            self.early[case.id] = self._early_pool.submit(
+                lambda c=judged: run_case_sync(c, target.endpoint(c.gateway))
+            )
+
+    def early_observation(self, case_id: str) -> Observation | None:
+        """The observation of a case started early (raising what it raised), or None."""
+        future = self.early.pop(case_id, None)
+        return None if future is None else future.result()
 
     def reference_observation(self, case: Case) -> tuple[Observation | None, str]:
         """The differential run: the reference's observation of this case, or why there is none."""
@@ -251,6 +287,9 @@ class ConformanceSession:
             return None, str(exc)
 
     def close(self) -> None:
+        pool, self._early_pool = self._early_pool, None
+        if pool is not None:  # each case is bounded by its own timeouts
+            pool.shutdown(wait=True, cancel_futures=True)
         gateways = self.gateways
         targets, netns = (gateways.target, gateways.reference), gateways.netns
         gateways.target = gateways.reference = gateways.netns = None

@@ -169,6 +169,9 @@ class Target(abc.ABC):
         return []
 
     ships_cli: bool = False  # run_cli works: the target has the release's own `openclaw`
+    # endpoint() may be called from several threads, and its gateways cost nothing to have
+    # ready: a case that only waits for a gateway timer may run beside the others.
+    serves_concurrently: bool = False
 
     def run_cli(self, spec: GatewaySpec, args: list[str], timeout: float) -> CliRun:
         """Run `openclaw ARGS` as a user on the gateway host would, against the gateway of this

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,7 @@ class ReferenceTarget(Target):
         self._slots: dict[GatewaySpec, _Slot] = {}
         self._processes: list[GatewayProcess] = []
         self._wanted: tuple[GatewaySpec, ...] = ()
+        self._lock = threading.RLock()
         self.start_times: dict[str, float] = {}
 
     def plan(self, cases: Iterable[Case], selected: Iterable[Case] | None = None) -> None:
@@ -121,10 +123,13 @@ class ReferenceTarget(Target):
         chosen = cases if selected is None else list(selected)
         self._wanted = tuple(dict.fromkeys(c.gateway for c in chosen))
 
+    serves_concurrently = True
+
     def endpoint(self, spec: GatewaySpec) -> Endpoint:
-        if spec not in self._endpoints:
-            self._endpoints[spec] = self._start(spec)
-        return self._endpoints[spec]
+        with self._lock:
+            if spec not in self._endpoints:
+                self._endpoints[spec] = self._start(spec)
+            return self._endpoints[spec]
 
     def _start(self, spec: GatewaySpec) -> Endpoint:
         if spec not in self._slots:

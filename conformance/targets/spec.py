@@ -22,6 +22,7 @@ class TargetRequest:
     auth: str | None = None
     trusted_proxies: tuple[str, ...] | None = None
     config_file: str | None = None
+    reuse: bool = True  # npm: switch running gateways between configs
 
 
 def make_target(
@@ -59,7 +60,11 @@ def make_target(
                 f"--gateway {spec}: the npm target is not available: {exc}"
             ) from exc
         return NpmTarget(
-            version or "latest", cache_dir=req.cache_dir, progress=progress, netns=netns
+            version or "latest",
+            cache_dir=req.cache_dir,
+            progress=progress,
+            netns=netns,
+            reuse=req.reuse,
         )
     raise TargetUnavailable(
         f"--gateway {spec!r}: expected reference, reference@<profile> or openclaw@<version>"
