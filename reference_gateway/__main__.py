@@ -176,6 +176,8 @@ def _single(args: argparse.Namespace) -> int:
     except Refused as exc:
         print(str(exc), file=sys.stderr, flush=True)
         return exc.code
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     log = LogFile(sys.stdout)
     try:
         asyncio.run(_serve([_Entry(config, host, args.port, log, os.environ)], args.profile))
@@ -201,7 +203,8 @@ def _many(args: argparse.Namespace) -> int:
     entries: list[_Entry] = []
     try:
         for item in items:
-            stream = open(item["log"], "a", encoding="utf-8")  # noqa: SIM115 - closed below
+            # backslashreplace: a line quoting a client's lone surrogate is still written.
+            stream = open(item["log"], "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
             streams.append(stream)
             log = LogFile(stream)
             logs.append(log)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reference_gateway.config import GatewayConfig
-from reference_gateway.frames import CloseCode, ErrorCode, ErrorShape
+from reference_gateway.frames import CloseCode, ErrorCode, ErrorShape, well_formed
 from reference_gateway.locality import ConnectContext, is_loopback_ip, is_trusted_proxy
 from reference_gateway.profiles import Profile
 
@@ -27,7 +27,9 @@ class AuthResult:
 
 def safe_equal(a: str, b: str) -> bool:
     """Constant-time compare after trimming (OpenClaw's safeEqualSecret)."""
-    return hmac.compare_digest(a.strip().encode("utf-8"), b.strip().encode("utf-8"))
+    # Lone surrogates (JSON allows them) are compared as Node encodes them, never raised on.
+    left, right = well_formed(a.strip()), well_formed(b.strip())
+    return hmac.compare_digest(left.encode("utf-8"), right.encode("utf-8"))
 
 
 def _present(auth: Mapping[str, Any] | None, key: str) -> str | None:

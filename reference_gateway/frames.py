@@ -6,6 +6,7 @@ Everything here is pure data and pure functions; the transport turns these value
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -109,11 +110,15 @@ def parse_request_frame(data: str | bytes) -> FrameParse:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             return FrameParse(failure=CloseOnly(CloseCode.NORMAL, ""))
+    invalid = FrameParse(failure=CloseOnly(CloseCode.POLICY_VIOLATION, "invalid request frame"))
     try:
         obj = json.loads(data)
-    except (ValueError, RecursionError):
+    except RecursionError:
+        # Valid JSON nested deeper than Python's parser goes; JSON.parse takes it and the frame
+        # then fails the schema (9.6: 1008 "invalid request frame").
+        return invalid
+    except ValueError:
         return FrameParse(failure=CloseOnly(CloseCode.NORMAL, ""))
-    invalid = FrameParse(failure=CloseOnly(CloseCode.POLICY_VIOLATION, "invalid request frame"))
     if not isinstance(obj, dict) or obj.get("type") != "req":
         return invalid
     req_id, method = obj.get("id"), obj.get("method")
@@ -160,5 +165,19 @@ def challenge_event(nonce: str, ts_ms: int) -> dict[str, Any]:
     return event("connect.challenge", {"nonce": nonce, "ts": ts_ms})
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def encode(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    """The frame as JSON text. A lone surrogate (valid in JSON text, `"\\ud800"`, but not
+    encodable as UTF-8) is written as its escape, as JavaScript's JSON.stringify writes it:
+    OpenClaw echoes such a request id."""
+    text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii() and _SURROGATE.search(text):
+        return json.dumps(frame, separators=(",", ":"), ensure_ascii=True)
+    return text
+
+
+def well_formed(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, as Node's Buffer.from encodes it."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() else text

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from reference_gateway.frames import well_formed
 
 SIGNATURE_SKEW_MS = 120_000
 
@@ -82,8 +84,10 @@ def decode_public_key(text: str) -> bytes | None:
     """
     if "BEGIN" in text:
         try:
-            key = serialization.load_pem_public_key(text.encode("utf-8"))
-        except (ValueError, TypeError):
+            key = serialization.load_pem_public_key(well_formed(text).encode("utf-8"))
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            # UnsupportedAlgorithm: an SPKI naming an algorithm cryptography does not know; an
+            # unauthenticated client can send one, so it is an undecodable key, never a crash.
             return None
         if not isinstance(key, Ed25519PublicKey):
             return None
@@ -146,7 +150,9 @@ def build_payload(
 
 def _verify(raw_key: bytes, payload: str, signature: bytes) -> bool:
     try:
-        Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, payload.encode("utf-8"))
+        # Signed as Node encodes the payload: a lone surrogate in a client field is U+FFFD.
+        message = well_formed(payload).encode("utf-8")
+        Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reference_gateway.frames import well_formed
+
 PENDING_TTL_MS = 5 * 60 * 1000
 ADMIN = "operator.admin"
 READ = "operator.read"
@@ -267,7 +269,7 @@ def verify_device_token(
     stored = device.tokens.get(role)
     if stored is None or stored.revoked_at_ms is not None:
         return "mismatch"
-    if not hmac.compare_digest(stored.token.encode(), token.strip().encode()):
+    if not hmac.compare_digest(stored.token.encode(), well_formed(token.strip()).encode()):
         return "mismatch"
     if not scopes_allow(stored.scopes, device.approved_scopes, implied=implied):
         return "scope-mismatch"

@@ -532,6 +532,10 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
         return accept(device_token=_device_token(c, device_id, scopes), pairing="paired")
     reason_text = str(standing)
     silent = row.outcome is Pairing.SILENT
+    if silent and profile.silent_pairing_scopes_within_role:
+        # 9.6's approval refuses a scope outside the role ("scope-outside-requested-roles"):
+        # the request stays pending and the connect is answered PAIRING_REQUIRED.
+        silent = all(s.strip().startswith(f"{cp.role}.") for s in scopes if s.strip())
     meta = DeviceMetadata(
         device_id=device_id,
         public_key=verified.public_key,

@@ -96,6 +96,11 @@ class Profile:
     chat_abort_needs_admin_target: bool
     # 9.6: device.pair.approve cannot grant scopes above the caller's own.
     approve_capped_by_caller: bool
+    # 9.6 (observed 2026-12-04): a silent pairing is refused when a requested scope is outside
+    # the requested role (`resolveScopeOutsideRequestedRoles`: every scope must start with
+    # "<role>."), so a node-host/node device asking operator.admin stays pending:
+    # NOT_PAIRED/PAIRING_REQUIRED. 3.13 pairs it silently with the scope.
+    silent_pairing_scopes_within_role: bool
     # §5.2 / §5.3: the missing-device and pairing decision tables (tables.py). Everything the
     # A and B rows decide differently between the releases is in these rows, not in flags.
     tables: ProfileTables
@@ -129,6 +134,7 @@ CURRENT = Profile(
     cap_trusted_proxy_scopes_by_header=True,
     chat_abort_needs_admin_target=True,
     approve_capped_by_caller=True,
+    silent_pairing_scopes_within_role=True,
     tables=TABLES_9_6,
 )
 
@@ -160,6 +166,7 @@ V2026_3_13 = Profile(
     cap_trusted_proxy_scopes_by_header=False,
     chat_abort_needs_admin_target=False,
     approve_capped_by_caller=False,
+    silent_pairing_scopes_within_role=False,
     tables=TABLES_3_13,
 )
 

@@ -28,7 +28,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from reference_gateway.config import GatewayConfig, load_config
-from reference_gateway.frames import MAX_PAYLOAD_BYTES, CloseCode, encode
+from reference_gateway.frames import (
+    MAX_PAYLOAD_BYTES,
+    PREAUTH_MAX_FRAME_BYTES,
+    CloseCode,
+    encode,
+)
 from reference_gateway.locality import upgrade_refusal
 from reference_gateway.pairing import PairingState
 from reference_gateway.profiles import Profile, get_profile
@@ -45,6 +50,7 @@ from reference_gateway.session import (
     HandshakeTimerFired,
     Log,
     Opened,
+    Phase,
     Send,
     Session,
     StartTimer,
@@ -89,6 +95,20 @@ def _peer_of(ws: ServerConnection) -> str | None:
     return None
 
 
+class _Connection(ServerConnection):
+    """A server connection whose 1009 carries no reason, as OpenClaw's (both releases): the
+    transport's own refusal of an oversize frame would say "frame with N bytes exceeds ..."."""
+
+    def __init__(self, protocol: Any, *args: Any, **kwargs: Any) -> None:
+        fail = protocol.fail
+
+        def quiet_fail(code: int, reason: str = "") -> None:
+            fail(code, "" if code == CloseCode.MESSAGE_TOO_BIG else reason)
+
+        protocol.fail = quiet_fail
+        super().__init__(protocol, *args, **kwargs)
+
+
 @dataclass
 class _Link:
     """One socket and its session; `deadline` is the running handshake timer (loop time)."""
@@ -96,6 +116,7 @@ class _Link:
     ws: ServerConnection
     session: Session
     deadline: float | None = None
+    raised: bool = False  # the frame limit is maxPayload (after hello-ok)
 
 
 class ReferenceGateway:
@@ -164,8 +185,11 @@ class ReferenceGateway:
         self.sockets[conn_id] = ws
         try:
             await self._serve(link)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                # Refused by the transport while reading the frame header (the pre-auth limit,
+                # then maxPayload): the session never saw the frame.
+                self.log(f"frame too large peer={_peer_of(ws)} close=1009")
         except Exception:
             self.log(f"internal error conn={conn_id}: {traceback.format_exc().strip()}")
             with contextlib.suppress(Exception):
@@ -195,6 +219,12 @@ class ReferenceGateway:
             else:
                 event = FrameReceived(message, now_ms(), self.uptime_ms())
             await self._execute(link, self._feed(session, event))
+            if session.phase is Phase.OPEN and not link.raised:
+                # Past hello-ok the limit is maxPayload; before it, the transport refuses a
+                # frame over 64 KiB at its header, so an unauthenticated client can make the
+                # gateway buffer no more than that.
+                link.ws.protocol.max_message_size = MAX_PAYLOAD_BYTES
+                link.raised = True
 
     async def _execute(self, link: _Link, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -273,12 +303,13 @@ async def serve_reference(
         host,
         port,
         process_request=gateway.process_request,
-        max_size=MAX_PAYLOAD_BYTES,
+        max_size=PREAUTH_MAX_FRAME_BYTES,  # raised to MAX_PAYLOAD_BYTES after hello-ok
         compression=None,
         logger=_quiet_logger(),
         # asyncio's default of 100 overflowed at 200 concurrent connects (SYN retransmits add a
         # 1 s tail); the kernel caps it at net.core.somaxconn.
         backlog=LISTEN_BACKLOG,
+        create_connection=_Connection,
     )
     try:
         sock = next(iter(server.sockets))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ from conformance.commands import runs
 from conformance.commands.suite import run_suite, target_args
 
 EXIT_NOT_ALL_JUDGED = 3  # every table was written, but some target has no judged column
+
+
+# Two targets at a time on this kind of machine (2 cores): a release's gateway starts beside
+# another's cases. Each run is its own pytest, so they share nothing but the CPU.
+JOBS = 2
 
 
 def _target(value: str) -> str:
@@ -86,6 +92,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--fresh", action="store_true", help="run every target again, reusing no stored report"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_every,
+        default=JOBS,
+        metavar="N",
+        help=f"targets run at once, each in its own pytest (default {JOBS}: a reference run "
+        "beside a release's, or two releases' gateway starts beside each other's cases)",
     )
     history = parser.add_argument_group("release history")
     history.add_argument(
@@ -157,6 +171,17 @@ def _column_report(run: runs.TargetRun) -> dict[str, Any]:
     return {"target": target_info, "cases": [], "not_judged": run.problem}
 
 
+def _said(result: runs.TargetRun, runs_dir: Path) -> None:
+    target = result.target
+    if result.reused:
+        print(f"[matrix] {target}: reused {runs_dir}/{runs.safe_name(target)}.json", flush=True)
+    elif result.judged and result.report is not None:
+        summary = result.report["summary"]
+        print(f"[matrix] {target}: {summary} in {result.seconds:.0f} s", flush=True)
+    else:
+        print(f"[matrix] {target}: NOT JUDGED, {result.problem}:\n{result.output_tail}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from conformance.reports import render  # the renderer only when there is a table to render
     from conformance.reports.history import Column, history_from_columns
@@ -188,22 +213,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     started = time.monotonic()
-    done: list[runs.TargetRun] = []
-    for n, target in enumerate(targets, 1):
+
+    def one(n: int, target: str) -> runs.TargetRun:
         print(f"[matrix] {n}/{len(targets)} {target} ...", flush=True)
         result = runs.run_target(
             target, runs_dir, args.pytest_args, fresh=args.fresh, suite=run_suite
         )
-        done.append(result)
-        if result.reused:
-            print(f"[matrix] {target}: reused {runs_dir}/{runs.safe_name(target)}.json", flush=True)
-        elif result.judged and result.report is not None:
-            print(
-                f"[matrix] {target}: {result.report['summary']} in {result.seconds:.0f} s",
-                flush=True,
-            )
-        else:
-            print(f"[matrix] {target}: NOT JUDGED, {result.problem}:\n{result.output_tail}")
+        _said(result, runs_dir)
+        return result
+
+    # Each target is its own child pytest (its own gateways, namespace and state), so several
+    # can run at once; the table keeps the order of the command line.
+    with ThreadPoolExecutor(max(1, min(args.jobs, len(targets)))) as pool:
+        done = list(pool.map(one, range(1, len(targets) + 1), targets))
 
     matrix = render.matrix_from_reports([_column_report(r) for r in done])
     matrix["duration_s"] = round(time.monotonic() - started, 1)
