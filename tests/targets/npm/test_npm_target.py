@@ -136,3 +136,70 @@ def test_not_ready_in_time_is_bounded(
         assert t._all == []
     finally:
         t.close()
+
+
+def _planned(*specs: GatewaySpec) -> list[Any]:
+    # plan() reads a case's gateway and where it connects from; nothing else.
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(gateway=s, connection=SimpleNamespace(via="loopback")) for s in specs]
+
+
+def test_a_running_gateway_is_switched_to_the_next_config_and_cleaned(
+    release: Path, npm_version: str, progress: provisioning.ProgressFn
+) -> None:
+    from conformance.protocol.frames import ConnectPlan, shared_auth
+    from conformance.protocol.identity import DeviceIdentity
+
+    t = npm.NpmTarget(npm_version, progress=progress)
+    t.plan(_planned(TOKEN, PASSWORD))
+    try:
+        first = t.endpoint(TOKEN)
+        assert first.loopback is not None
+        device = DeviceIdentity.generate()
+        pair = ConnectPlan(
+            auth=shared_auth(first.token, None), identity=device, scopes=("operator.read",)
+        )
+        assert run_coroutine(handshake(first.loopback, pair.frame, keep_open=False)).accepted
+
+        second = t.endpoint(PASSWORD)  # TOKEN's cases are done: its gateway switches
+        assert second.loopback is not None and second.loopback.port == first.loopback.port
+        assert PASSWORD in t.switch_times and t.cold_starts == 1
+        assert second.password and second.token is None
+        old = run_coroutine(
+            handshake(second.loopback, readiness_frame(first.token, None), keep_open=False)
+        )
+        assert not old.accepted, old.summary()
+        admin = ConnectPlan(
+            auth=shared_auth(None, second.password),
+            identity=DeviceIdentity.generate(),
+            scopes=("operator.admin", "operator.pairing"),
+        )
+
+        async def listing() -> Any:
+            out = await handshake(second.loopback, admin.frame)
+            assert out.connection is not None, out.summary()
+            try:
+                return await out.connection.call("device.pair.list", {})
+            finally:
+                await out.connection.close()
+
+        payload = run_coroutine(listing()).payload
+        paired = {p.get("deviceId") for p in payload.get("paired", [])}
+        assert device.device_id not in paired  # the first config's pairing was wiped
+    finally:
+        t.close()
+
+
+def test_without_reuse_every_config_starts_cold(
+    release: Path, npm_version: str, progress: provisioning.ProgressFn
+) -> None:
+    t = npm.NpmTarget(npm_version, progress=progress, reuse=False)
+    t.plan(_planned(TOKEN, PASSWORD))
+    try:
+        first, second = t.endpoint(TOKEN), t.endpoint(PASSWORD)
+        assert first.loopback and second.loopback
+        assert first.loopback.port != second.loopback.port
+        assert t.cold_starts == 2 and not t.switch_times
+    finally:
+        t.close()
