@@ -84,7 +84,9 @@ class Observation:
 
     @property
     def enforced_scopes(self) -> frozenset[str] | None:
-        if not self.probes:
+        """The scopes the probes found allowed; None without probes, or when any probe went
+        unanswered (then nothing is known of that scope: it is not "denied")."""
+        if not self.probes or any(p.allowed is None for p in self.probes.values()):
             return None
         return frozenset(s for s, p in self.probes.items() if p.allowed)
 

@@ -160,14 +160,29 @@ def scope_diff(expected: frozenset[str], observed: frozenset[str]) -> list[str]:
     return lines
 
 
+# How a verdict the gateway's silence made impossible begins (the session's breaker counts them).
+UNJUDGED = "could not judge:"
+
+
 def judge(case: Case, obs: Observation) -> Verdict:
     exp = case.expect
     out = obs.outcome
     if out.transport_error and not (exp.accepted is False and not exp.response):
-        error = f"could not judge: {out.transport_error}"
+        error = f"{UNJUDGED} {out.transport_error}"
         problem = Problem(
             "transport_error", Rule.ANSWERED, None, out.transport_error, error, "no answer"
         )
+        return Verdict(False, (problem,), error=error)
+    unanswered = [p for p in obs.probes.values() if p.allowed is None]
+    if out.accepted and unanswered:
+        # A probe the gateway never answered says nothing about the scope: the enforced scopes
+        # are unknown, so the case is not judged (never "denied", never a failure).
+        first = unanswered[0].describe()
+        error = (
+            f"{UNJUDGED} {len(unanswered)} of {len(obs.probes)} scope probes went "
+            f"unanswered (first: {first}); enforced scopes unknown"
+        )
+        problem = Problem("probes", Rule.ANSWERED, None, first, error, "a probe went unanswered")
         return Verdict(False, (problem,), error=error)
     problems: list[Problem] = []
     if exp.accepted:
@@ -221,15 +236,7 @@ def _judge_accepted(exp: Expectation, obs: Observation, problems: list[Problem])
                 )
             )
     enforced = obs.enforced_scopes
-    if enforced is not None:
-        unknown = [p for p in obs.probes.values() if p.allowed is None]
-        if unknown:
-            what = unknown[0].describe()
-            problems.append(
-                Problem(
-                    "probes", Rule.ANSWERED, None, what, "probe failed: " + what, "a probe failed"
-                )
-            )
+    if enforced is not None:  # every probe answered (judge() stops at an unanswered one)
         want = implied(exp.scopes)
         if enforced != want:
             problems.append(

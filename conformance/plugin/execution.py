@@ -13,8 +13,16 @@ from conformance.cases.model import Case, CliCase, Severity
 from conformance.cases.needs import Need
 from conformance.judge.compare import differences
 from conformance.judge.runner import PreconditionDeparture, PreconditionError, run_case_sync
-from conformance.judge.verdict import Problem, Rule, judge, judge_cli, render_failure
+from conformance.judge.verdict import (
+    UNJUDGED,
+    Problem,
+    Rule,
+    judge,
+    judge_cli,
+    render_failure,
+)
 from conformance.plugin.session import ConformanceSession
+from conformance.protocol.text import cap_lines
 from conformance.targets.base import (
     CaseNotApplicable,
     GatewayStartError,
@@ -75,6 +83,10 @@ def _record(
 def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.Item) -> None:
     """The body of every generated conformance test."""
     target = session.get_target()
+    stopped = session.breaker.cause(case.gateway)
+    if stopped is not None:
+        _record(item, None, f"not run: {stopped}", target)
+        raise CaseError(f"{case.id}: not run: {stopped}")
     try:
         target.check_case(case)
         _check_version_window(case, target)
@@ -123,6 +135,12 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
             else {"reference": ref_obs.as_dict(), "differs": differences(ref_obs, obs)}
         )
     verdict = judge(case, obs)
+    if verdict.error and verdict.error.startswith(UNJUDGED):
+        tripped = session.breaker.unanswered(case.gateway, case.id, verdict.error)
+        if tripped is not None:
+            session.progress(f"{tripped}; its other cases are not run")
+    else:
+        session.breaker.answered(case.gateway)
     observed = obs.as_dict()
     if verdict.error:
         message = verdict.error
@@ -174,7 +192,7 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
         _start_failed(item, case.id, exc, target)
     # Secrets never reach reports or logs.
     shown = " ".join(case.command)
-    output = run.output
+    output = cap_lines(run.output[-200_000:])  # the command's words are the gateway's too
     for secret in (endpoint.token, endpoint.password):
         if secret:
             output = output.replace(secret, "***")

@@ -262,6 +262,8 @@ class ConformanceReporter:
                 if row["differs"]:
                     tr.write_line(f"  {row['id']}: {'; '.join(row['differs'])}"[:200])
         tr.write_line(run.coverage_line())
+        for line in self.session.breaker.summary():
+            tr.write_line(f"STOPPED: {line}", red=True, bold=True)
         for line in self.session.results.baseline_notes:
             tr.write_line(line)
         report_path = self.session.settings.report_path

@@ -33,6 +33,7 @@ from conformance.cases.loader import (
 )
 from conformance.cases.model import Case, CliCase, FirstFrame, Severity
 from conformance.judge.runner import Observation, PreconditionError, run_case_sync
+from conformance.plugin.breaker import Breaker
 from conformance.plugin.exitcodes import EXIT_TARGET_UNUSABLE
 from conformance.plugin.options import Settings
 from conformance.reports.data import RunReport
@@ -107,6 +108,7 @@ class ConformanceSession:
         # before: every case may run).
         self.selected: tuple[Case, ...] | None = None
         self.early: dict[str, Future[Observation]] = {}
+        self.breaker = Breaker()
         self._early_pool: ThreadPoolExecutor | None = None
         self.gateways = Gateways()
         self.results = Results(

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from conformance.protocol.sockets import Vantage
+from conformance.protocol.text import cap, cap_value
 
 # What the first frame looks like: a JSON-able object (sent as JSON text), raw text, or None to
 # send nothing at all (the silent client of the handshake-timeout case).
@@ -47,12 +48,12 @@ class GatewayError:
     @classmethod
     def from_wire(cls, raw: Any) -> GatewayError:
         if not isinstance(raw, dict):
-            return cls(code="<malformed>", message=repr(raw)[:200])
+            return cls(code="<malformed>", message=cap(repr(raw), 200))
         details = raw.get("details")
         return cls(
-            code=str(raw.get("code", "<missing>")),
-            message=str(raw.get("message", "")),
-            details=details if isinstance(details, dict) else {},
+            code=cap(str(raw.get("code", "<missing>")), 200),
+            message=cap(str(raw.get("message", ""))),
+            details=cap_value(details) if isinstance(details, dict) else {},  # type: ignore[arg-type]
             retryable=raw.get("retryable"),
             retry_after_ms=raw.get("retryAfterMs"),
         )
@@ -322,6 +323,6 @@ async def _await_close_or_res(ws: ClientConnection, timeout: float) -> dict[str,
 
 def _closed(exc: ConnectionClosed) -> tuple[int | None, str | None]:
     if exc.rcvd is not None:
-        return exc.rcvd.code, exc.rcvd.reason
+        return exc.rcvd.code, cap(exc.rcvd.reason)
     # The TCP connection dropped without a close frame: 1006 by convention.
     return 1006, None

@@ -75,5 +75,12 @@ async def probe_all(conn: GatewayConnection) -> dict[str, ProbeResult]:
     out: dict[str, ProbeResult] = {}
     for scope in (READ, WRITE, ADMIN, PAIRING, APPROVALS):
         method, params = PROBES[scope]
+        if out and any(p.allowed is None for p in out.values()):
+            # The connection stopped answering: the later probes would each wait out their
+            # timeout for nothing. They are unknown too.
+            out[scope] = ProbeResult(
+                scope, method, None, "not sent: an earlier probe went unanswered"
+            )
+            continue
         out[scope] = judge(scope, method, await conn.call(method, params))
     return out
