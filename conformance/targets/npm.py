@@ -154,6 +154,9 @@ class NpmTarget(GatewayPool):
         self.reuse = reuse
         self.switch_times: dict[GatewaySpec, float] = {}
         self.cold_starts = 0
+        # Seconds the cases waited for a gateway (starts and switches in the background that
+        # finished before they were needed cost none).
+        self.wait_seconds = 0.0
         self._order: list[GatewaySpec] = []
         self._position = -1  # index in _order of the config whose cases run now
         self._lanes_lock = threading.RLock()  # lanes, _all, _gateways, jobs: never held long
@@ -199,11 +202,14 @@ class NpmTarget(GatewayPool):
                 self._position = max(self._position, self._order.index(spec))
             gw = self._serving(spec)
             if gw is None:
+                waited = time.monotonic()
                 try:
                     gw = self._obtain(spec)
                 except (GatewayStartError, CaseNotApplicable) as exc:
                     self._failed[spec] = exc
                     raise
+                finally:
+                    self.wait_seconds += time.monotonic() - waited
             self._prefetch()
             assert gw.endpoint is not None
             return gw.endpoint

@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,7 @@ class ReferenceTarget(Target):
         self._wanted: tuple[GatewaySpec, ...] = ()
         self._lock = threading.RLock()
         self.start_times: dict[str, float] = {}
+        self.wait_seconds = 0.0  # the cases' wait for gateways (bench/matrix.py)
 
     def plan(self, cases: Iterable[Case], selected: Iterable[Case] | None = None) -> None:
         """Also remember the configs of the selected cases: the first start serves them all."""
@@ -129,7 +131,11 @@ class ReferenceTarget(Target):
     def endpoint(self, spec: GatewaySpec) -> Endpoint:
         with self._lock:
             if spec not in self._endpoints:
-                self._endpoints[spec] = self._start(spec)
+                waited = time.monotonic()
+                try:
+                    self._endpoints[spec] = self._start(spec)
+                finally:
+                    self.wait_seconds += time.monotonic() - waited
             return self._endpoints[spec]
 
     def _start(self, spec: GatewaySpec) -> Endpoint:
