@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -35,10 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # SIGTERM ends a command as Ctrl-C does: each child run is stopped cleanly (suite.py).
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print("openclaw-conformance: interrupted; child runs stopped", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `openclaw-conformance cases | head`: the reader left; no traceback, and no second
         # error when Python flushes stdout at exit.

@@ -5,6 +5,7 @@ namespace and state apart, exactly as a user's own `pytest --pyargs conformance`
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,19 @@ def target_args(target: str) -> list[str]:
     )
 
 
+STOP_WAIT_S = 10.0
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
 def run_suite(
     target: str,
     report_path: Path,
@@ -52,18 +66,20 @@ def run_suite(
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.unlink(missing_ok=True)
     started = time.monotonic()
+    proc = subprocess.Popen(
+        argv, stdout=None if stream else subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
-        proc = subprocess.run(
-            argv,
-            stdout=None if stream else subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        code, output = proc.returncode, proc.stdout or ""
-    except subprocess.TimeoutExpired as exc:
-        code, output = -1, f"timed out after {timeout:g}s\n{exc.stdout or ''}"
+        out, _ = proc.communicate(timeout=timeout)
+        code, output = proc.returncode, out or ""
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        code, output = -1, f"timed out after {timeout:g}s"
+    except BaseException:
+        # Ctrl-C or SIGTERM here: the child run stops as a user's run would (SIGTERM is its
+        # Ctrl-C), removing its gateways, instead of being killed with them still running.
+        _stop(proc)
+        raise
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     tail = "\n".join(output.splitlines()[-30:])
     return SuiteRun(target, code, report, tail, time.monotonic() - started)

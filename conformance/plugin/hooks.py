@@ -7,6 +7,8 @@ session.py, the test bodies in execution.py, the report and terminal summary in 
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Generator
 
 import pytest
@@ -32,7 +34,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (a CI runner cancelling the job, `kill`) ends the run as Ctrl-C does: through
+    # pytest's own interruption, so every gateway, namespace and folder is removed.
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _terminate)
     session = ConformanceSession(config)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(ConformanceReporter(session), "openclaw-conformance-reporter")

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ from conformance.plugin.breaker import Breaker
 from conformance.plugin.exitcodes import EXIT_TARGET_UNUSABLE
 from conformance.plugin.options import Settings
 from conformance.reports.data import RunReport
+from conformance.targets import registry
 from conformance.targets.base import (
     CaseNotApplicable,
     Target,
@@ -94,6 +97,25 @@ class Results:
     # pytest's public record_testsuite_property, handed over by the session fixture (a no-op
     # without --junitxml); None until a conformance test ran in this process.
     record_suite_property: Callable[[str, object], None] | None = None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM while the session removes its gateways must not cut that
+    short (it is bounded: every process group is SIGKILLed after a 5 s grace): the signals are
+    ignored until it is done, then the previous handlers are back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in saved:
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:  # None: installed outside Python, left as it is
+                signal.signal(sig, handler)
 
 
 class ConformanceSession:
@@ -220,6 +242,9 @@ class ConformanceSession:
             self._exit_unusable()
         if gateways.target is None:
             request = self.settings.request
+            # What a session killed with SIGKILL left (its record says what): removed first.
+            for line in registry.sweep():
+                self.progress(line)
             try:
                 needs_netns = request.url is None and request.image is None
                 if needs_netns or self.settings.differential_profile:
@@ -289,6 +314,10 @@ class ConformanceSession:
             return None, str(exc)
 
     def close(self) -> None:
+        with _signals_held():
+            self._close()
+
+    def _close(self) -> None:
         pool, self._early_pool = self._early_pool, None
         if pool is not None:  # each case is bounded by its own timeouts
             pool.shutdown(wait=True, cancel_futures=True)
@@ -300,3 +329,4 @@ class ConformanceSession:
                 target.close()
         if netns is not None:
             netns.close()
+        registry.current().close()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import filelock
 
 from conformance.protocol.sockets import SocketFactory, namespace_connector, socket_in_namespace
+from conformance.targets import registry
 
 NETNS_DIR = "/var/run/netns"
 LOCK_PATH = "/tmp/openclaw-conformance-netns.lock"
@@ -73,6 +74,7 @@ class Netns:
             k = _free_subnet(start=os.getpid() % 250)
             outer, inner = f"198.18.{k}.1", f"198.18.{k}.2"
             _run("ip", "netns", "add", name)
+            registry.current().add("netns", [name, host_if])
             ns = cls(name=name, outer_ip=outer, inner_ip=inner, host_if=host_if)
             try:
                 _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
@@ -120,6 +122,7 @@ class Netns:
         subprocess.run(
             ["ip", "netns", "del", self.name], capture_output=True, timeout=10, check=False
         )
+        registry.current().discard("netns", [self.name, self.host_if])
 
 
 def _free_subnet(start: int) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.sockets import SocketFactory, Vantage
-from conformance.targets import hermetic
+from conformance.targets import hermetic, registry
 from conformance.targets import npmcache as provisioning
 from conformance.targets.base import (
     CaseNotApplicable,
@@ -546,6 +546,7 @@ class NpmTarget(GatewayPool):
         remote_ok, bind = plan.remote, bind or plan.bind
         token, password = hermetic.new_secrets(spec)
         workdir = Path(tempfile.mkdtemp(prefix=f"openclaw-npm-{hermetic.safe_label(spec)}-"))
+        registry.current().add("folder", str(workdir))
         for sub in ("home", "state", "tmp"):
             (workdir / sub).mkdir()
         try:
@@ -643,3 +644,4 @@ def _stop_all(gateways: list[_Gateway]) -> None:
     finally:
         for gw in gateways:
             shutil.rmtree(gw.workdir, ignore_errors=True)
+            registry.current().discard("folder", str(gw.workdir))

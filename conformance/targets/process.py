@@ -19,6 +19,7 @@ from conformance.protocol.client import HandshakeOutcome, Timeouts, handshake
 from conformance.protocol.frames import ConnectPlan, shared_auth
 from conformance.protocol.sockets import Vantage
 from conformance.protocol.text import cap_lines
+from conformance.targets import registry
 from conformance.targets.base import GatewayStartError, TargetUnavailable, start_failure_reason
 
 ATTEMPT_TIMEOUT_S = 10.0
@@ -52,6 +53,7 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: one signal stops it all
             )
+        registry.current().add_process(self.proc.pid)  # swept by the next run after a SIGKILL
 
     @property
     def pid(self) -> int:
@@ -159,6 +161,7 @@ def stop_all(processes: Sequence[GatewayProcess], grace: float = STOP_GRACE_S) -
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.proc.wait(timeout=STOP_GRACE_S)
             p._keep_tail()
+            registry.current().discard_process(p.proc.pid)
 
 
 def free_port(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.sockets import Vantage
 from conformance.protocol.text import cap_lines
-from conformance.targets import hermetic
+from conformance.targets import hermetic, registry
 from conformance.targets.base import BindPlan, Endpoint, Target, TargetUnavailable
 from conformance.targets.netns import Netns
 from conformance.targets.process import (
@@ -111,6 +111,7 @@ class ReferenceTarget(Target):
         self.netns = netns
         self._progress = progress or (lambda msg: None)
         self._workdir = Path(tempfile.mkdtemp(prefix="occ-reference-"))
+        registry.current().add("folder", str(self._workdir))
         self._endpoints: dict[GatewaySpec, Endpoint] = {}
         self._slots: dict[GatewaySpec, _Slot] = {}
         self._processes: list[GatewayProcess] = []
@@ -221,3 +222,4 @@ class ReferenceTarget(Target):
                 slot.kept = slot.tail(200)
         self._endpoints.clear()
         shutil.rmtree(self._workdir, ignore_errors=True)
+        registry.current().discard("folder", str(self._workdir))
