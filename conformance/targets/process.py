@@ -21,6 +21,7 @@ from conformance.protocol.sockets import Vantage
 from conformance.protocol.text import cap_lines
 from conformance.targets import registry
 from conformance.targets.base import GatewayStartError, TargetUnavailable, start_failure_reason
+from conformance.targets.proctree import descendants
 
 ATTEMPT_TIMEOUT_S = 10.0
 POLL_FIRST_S = 0.01  # readiness polling: the first pause, doubled up to POLL_MAX_S
@@ -108,31 +109,6 @@ class GatewayProcess:
                 self._kept = self.log_path.read_text(errors="replace").splitlines()[
                     -KEPT_LOG_LINES:
                 ]
-
-
-def descendants(root: int) -> set[int]:
-    """Every live descendant of `root`, from /proc (empty where there is no /proc).
-
-    9.6 starts helpers (a "spawn broker") in process groups of their own, which a killpg of the
-    gateway's group does not reach; they must not outlive the session either.
-    """
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            stat = entry.read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, ...
-        fields = stat.rsplit(")", 1)[-1].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def stop_all(processes: Sequence[GatewayProcess], grace: float = STOP_GRACE_S) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.targets.npmcache import cache_dir
+from conformance.targets.proctree import descendants
 
 KINDS = ("process", "netns", "folder", "container")
 
@@ -118,8 +119,6 @@ def sweep(root: Path | None = None) -> list[str]:
 
 
 def _remove(data: dict[str, Any], name: str) -> list[str]:
-    from conformance.targets.process import descendants
-
     lines = []
     for pid, started in data.get("process") or []:
         if not _alive(pid, started):
