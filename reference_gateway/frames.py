@@ -93,9 +93,10 @@ class FrameParse:
 
 def truncate_close_reason(reason: str, limit: int = MAX_CLOSE_REASON_BYTES) -> str:
     """Cut at the byte limit without splitting a UTF-8 sequence."""
-    raw = reason.encode("utf-8")
+    text = well_formed(reason)  # a client's lone surrogate, quoted, as Node encodes it
+    raw = text.encode("utf-8")
     if len(raw) <= limit:
-        return reason
+        return text
     return raw[:limit].decode("utf-8", errors="ignore")
 
 

@@ -52,7 +52,7 @@ metadata-upgrades).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -151,6 +151,8 @@ class Rejected:
     role: str | None = None
     # The table row that decided; None for rejections before or between the tables.
     row: str | None = None
+    # False: the connection is closed with no response (9.6's handler failing on the connect).
+    respond: bool = True
 
 
 Decision = Accepted | Rejected
@@ -521,6 +523,18 @@ def _with_device(c: _Connect, device: Mapping[str, Any]) -> Decision:
     row = decide(profile.tables.pairing, _facts(c, method, locality, standing))
     c.row = row.id
     accept = partial(c.accept, scopes, method, device_id=device_id, locality=locality)
+    skips = row.outcome in (Pairing.SKIP, Pairing.SKIP_TOKEN_IF_PAIRED)
+    if skips and cp.role == "node" and paired is None and profile.node_skip_needs_paired_device:
+        # 9.6 (observed 2026-12-04): a connect whose pairing is skipped (a backend with the
+        # shared secret) as role node with an unpaired device fails in its handler ("parse/handle
+        # error: Error: node pairing requires a paired device"): close 1000, no response.
+        failed = c.reject(
+            ErrorShape(ErrorCode.INVALID_REQUEST, "node pairing requires a paired device"),
+            CloseCode.NORMAL,
+            "",
+            "node-pairing",
+        )
+        return replace(failed, respond=False)
     if row.outcome is Pairing.SKIP:
         return accept(pairing="skipped")
     if row.outcome is Pairing.SKIP_TOKEN_IF_PAIRED:

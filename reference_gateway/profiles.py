@@ -101,6 +101,10 @@ class Profile:
     # "<role>."), so a node-host/node device asking operator.admin stays pending:
     # NOT_PAIRED/PAIRING_REQUIRED. 3.13 pairs it silently with the scope.
     silent_pairing_scopes_within_role: bool
+    # 9.6 (observed 2026-12-04): role node with an unpaired device on a connect whose pairing is
+    # skipped (gateway-client/backend with the shared secret) fails in the handler: close 1000
+    # and no response. 3.13 accepts it.
+    node_skip_needs_paired_device: bool
     # §5.2 / §5.3: the missing-device and pairing decision tables (tables.py). Everything the
     # A and B rows decide differently between the releases is in these rows, not in flags.
     tables: ProfileTables
@@ -135,6 +139,7 @@ CURRENT = Profile(
     chat_abort_needs_admin_target=True,
     approve_capped_by_caller=True,
     silent_pairing_scopes_within_role=True,
+    node_skip_needs_paired_device=True,
     tables=TABLES_9_6,
 )
 
@@ -167,6 +172,7 @@ V2026_3_13 = Profile(
     chat_abort_needs_admin_target=False,
     approve_capped_by_caller=False,
     silent_pairing_scopes_within_role=False,
+    node_skip_needs_paired_device=False,
     tables=TABLES_3_13,
 )
 

@@ -263,11 +263,9 @@ class Session:
         )
         state = replace(state, pairing=decision.state)
         if isinstance(decision, Rejected):
-            actions: list[Action] = [
-                cancel,
-                Log(rejection_line(decision, peer)),
-                Send(res_error(frame.id, decision.error)),
-            ]
+            actions: list[Action] = [cancel, Log(rejection_line(decision, peer))]
+            if decision.respond:
+                actions.append(Send(res_error(frame.id, decision.error)))
             if decision.stage == "pairing":
                 # §5.2 B2: the pending request is announced to every hello'ed connection.
                 request = state.pairing.pending.get(_request_id(decision))

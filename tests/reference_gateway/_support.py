@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +102,10 @@ class Device:
         return {
             "id": device_id or self.id,
             "publicKey": self.pub,
-            "signature": b64url(self.key.sign(payload.encode())),
+            # A lone surrogate (JSON allows one) is signed as Node's Buffer.from encodes it.
+            "signature": b64url(
+                self.key.sign(re.sub("[\ud800-\udfff]", "\ufffd", payload).encode())
+            ),
             "signedAt": signed_at,
             "nonce": nonce,
         }
