@@ -240,6 +240,9 @@ def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
     """`tar` the staging folder plus the cached release, streamed into Docker's image import.
 
     The ~700 MB tar is never held in memory: the API reads it chunk by chunk from tar's stdout.
+    The import is untagged; the tag is set only once tar ended well and Docker reported no
+    error, so a build cut short (tar killed, a timeout) never leaves a tagged partial image
+    that a later build would take as already built. An untagged leftover is removed.
     """
     from docker.utils import parse_repository_tag
 
@@ -254,16 +257,17 @@ def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
     deadline = time.monotonic() + IMPORT_TIMEOUT_S
     client = docker_client(timeout=IMPORT_TIMEOUT_S)
     failure: str | None = None
+    image_id: str | None = None
     with tempfile.TemporaryFile() as tar_err:
         tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=tar_err)
         try:
             assert tar.stdout is not None
             try:
                 answer = client.api.import_image_from_stream(
-                    _chunks(tar.stdout, deadline), repository=repository, tag=tag_name,
-                    changes=_changes(version),
-                )  # fmt: skip
+                    _chunks(tar.stdout, deadline), changes=_changes(version)
+                )
                 failure = _import_error(answer)
+                image_id = _imported_id(answer)
             except Exception as exc:
                 if time.monotonic() >= deadline:
                     raise ImageBuildError(
@@ -276,7 +280,15 @@ def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
             if tar.poll() is None:
                 tar.kill()
             tar.wait()
-            client.close()
+            complete = tar.returncode == 0 and failure is None and image_id is not None
+            try:
+                if complete:
+                    client.api.tag(image_id, repository, tag_name)
+                elif image_id is not None:
+                    with contextlib.suppress(Exception):
+                        client.api.remove_image(image_id, force=True)
+            finally:
+                client.close()
         tar_err.seek(0)
         tar_msg = tar_err.read().decode(errors="replace").strip()
     if tar.returncode != 0:
@@ -285,6 +297,8 @@ def _import(staging: Path, release_root: Path, tag: str, version: str) -> None:
         )
     if failure is not None:
         raise ImageBuildError(f"docker import failed: {failure.strip()[-2000:]}")
+    if image_id is None:
+        raise ImageBuildError(f"docker import answered no image id: {str(answer)[-500:]}")
 
 
 def _chunks(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
@@ -293,6 +307,20 @@ def _chunks(stream: IO[bytes], deadline: float) -> Iterator[bytes]:
         if time.monotonic() >= deadline:
             raise ImageBuildError(f"docker import timed out after {IMPORT_TIMEOUT_S:.0f} s")
         yield chunk
+
+
+def _imported_id(answer: Any) -> str | None:
+    """The id of the imported image: the daemon's last `{"status": "sha256:..."}` line."""
+    found = None
+    for line in str(answer or "").splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        status = message.get("status") if isinstance(message, dict) else None
+        if isinstance(status, str) and status.startswith("sha256:"):
+            found = status
+    return found
 
 
 def _import_error(answer: Any) -> str | None:
