@@ -21,6 +21,7 @@ from conformance.judge.verdict import (
     judge_cli,
     render_failure,
 )
+from conformance.plugin.clirun import CLI_TIMEOUT_S, run_cli_command
 from conformance.plugin.session import ConformanceSession
 from conformance.protocol.text import cap_lines
 from conformance.targets.base import (
@@ -31,7 +32,6 @@ from conformance.targets.base import (
 )
 from conformance.versions import Version
 
-CLI_TIMEOUT_S = 90.0
 LOG_TAIL_LINES = 20
 # The user property that carries a case's record (observed, message, need, target) from the
 # test to the reporter, also across xdist; JUnit writes it as a property of the test case.
@@ -175,14 +175,8 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
     try:
         if not target.ships_cli:  # before starting a gateway only these cases would use
             raise CaseNotApplicable(f"the {target.kind} target ships no openclaw CLI")
-        endpoint = target.endpoint(case.gateway)
-        values = {
-            "token": endpoint.token or "",
-            "password": endpoint.password or "",
-            "port": str(endpoint.loopback.port if endpoint.loopback else ""),
-        }
-        args = [part.format(**values) for part in case.command]
-        run = target.run_cli(case.gateway, args, CLI_TIMEOUT_S)
+        early = session.early_cli_run(case.id)
+        endpoint, run = early if early is not None else run_cli_command(case, target)
     except CaseNotApplicable as exc:
         _record(item, None, f"skipped: {exc}", target, need=exc.need or Need.CLI)
         pytest.skip(str(exc))

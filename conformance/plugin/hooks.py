@@ -89,15 +89,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     spec_of = {}
+    late = set()
     for index, item in enumerate(items):
         case = _case_of(item)
         if case is not None:
             # `-k 49180` or `-k GHSA-rqpp` finds the cases of an upstream reference.
             item.extra_keyword_matches.update(case.refs)
             spec_of[index] = case.gateway
+            if isinstance(case, CliCase):
+                late.add(index)
     # Grouped by gateway config: a target that starts gateways then starts (or switches) each
-    # config once, and a running gateway can be switched to the next config.
-    items[:] = grouped(items, spec_of)
+    # config once, and a running gateway can be switched to the next config. The CLI cases come
+    # last in their group: their commands run in the background meanwhile (session.py).
+    items[:] = grouped(items, spec_of, late)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -107,6 +111,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         # gateways of exactly these cases ahead of the first one.
         conformance.selected = tuple(
             case for item in session.items if isinstance(case := _case_of(item), Case)
+        )
+        conformance.selected_cli = tuple(
+            case for item in session.items if isinstance(case := _case_of(item), CliCase)
         )
 
 

@@ -36,12 +36,15 @@ from conformance.cases.loader import (
 from conformance.cases.model import Case, CliCase, FirstFrame, Severity
 from conformance.judge.runner import Observation, PreconditionError, run_case_sync
 from conformance.plugin.breaker import Breaker
+from conformance.plugin.clirun import run_cli_command
 from conformance.plugin.exitcodes import EXIT_TARGET_UNUSABLE
 from conformance.plugin.options import Settings
 from conformance.reports.data import RunReport
 from conformance.targets import registry
 from conformance.targets.base import (
     CaseNotApplicable,
+    CliRun,
+    Endpoint,
     Target,
     TargetUnavailable,
     TargetUsageError,
@@ -130,6 +133,9 @@ class ConformanceSession:
         # before: every case may run).
         self.selected: tuple[Case, ...] | None = None
         self.early: dict[str, Future[Observation]] = {}
+        self.selected_cli: tuple[CliCase, ...] | None = None
+        self.early_cli: dict[str, Future[tuple[Endpoint, CliRun]]] = {}
+        self._cli_thread: threading.Thread | None = None
         self.breaker = Breaker()
         self._early_pool: ThreadPoolExecutor | None = None
         self.gateways = Gateways()
@@ -263,6 +269,7 @@ class ConformanceSession:
             self.results.report.target_name = gateways.target.name
             self.results.report.target_version = gateways.target.version
             self._start_waiting_cases(gateways.target)
+            self._start_cli_runs(gateways.target)
         return gateways.target
 
     # -- cases that only wait
@@ -289,6 +296,42 @@ class ConformanceSession:
             self.early[case.id] = self._early_pool.submit(
                 lambda c=judged: run_case_sync(c, target.endpoint(c.gateway))
             )
+
+    def _start_cli_runs(self, target: Target) -> None:
+        """Run the CLI cases' commands one after another in the background, while the handshake
+        cases run (their items come last in their config's group): the commands share their
+        gateway's HOME and state, so never two at once, but each costs seconds of a Node start
+        the handshake cases need not wait for. Their configs are held, so no gateway is switched
+        away under a command."""
+        cases = [c for c in self.selected_cli or () if c.id not in self.early_cli]
+        if not target.ships_cli or not cases:
+            return
+        specs = [c.gateway for c in cases]
+        for spec in specs:
+            target.hold(spec)
+        futures: dict[str, Future[tuple[Endpoint, CliRun]]] = {c.id: Future() for c in cases}
+        self.early_cli.update(futures)
+
+        def run_all() -> None:
+            try:
+                for case in cases:
+                    future = futures[case.id]
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        future.set_result(run_cli_command(case, target))
+                    except BaseException as exc:  # handed to the case's own test
+                        future.set_exception(exc)
+            finally:
+                for spec in specs:
+                    target.release(spec)
+
+        self._cli_thread = threading.Thread(target=run_all, name="conformance-cli", daemon=True)
+        self._cli_thread.start()
+
+    def early_cli_run(self, case_id: str) -> tuple[Endpoint, CliRun] | None:
+        future = self.early_cli.pop(case_id, None)
+        return None if future is None else future.result()
 
     def early_observation(self, case_id: str) -> Observation | None:
         """The observation of a case started early (raising what it raised), or None."""
@@ -318,6 +361,8 @@ class ConformanceSession:
             self._close()
 
     def _close(self) -> None:
+        for future in self.early_cli.values():
+            future.cancel()  # the commands not started yet never start
         pool, self._early_pool = self._early_pool, None
         if pool is not None:  # each case is bounded by its own timeouts
             pool.shutdown(wait=True, cancel_futures=True)

@@ -160,6 +160,13 @@ class Target(abc.ABC):
     def check_case(self, case: Case) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise CaseNotApplicable when this target must not run this case at all."""
 
+    def hold(self, spec: GatewaySpec) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Work outside the case order (a CLI command in the background) still needs this
+        config's gateway: it must not be switched to another config until `release`."""
+
+    def release(self, spec: GatewaySpec) -> None:  # noqa: B027 - optional hook, no-op by default
+        """The work announced by `hold` is done."""
+
     def note(self, case: Case, device_id: str | None, request_id: str | None) -> None:  # noqa: B027
         """What a case left on the gateway: the device it sent, the pending request it made."""
 

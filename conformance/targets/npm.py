@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ class NpmTarget(GatewayPool):
         self._position = -1  # index in _order of the config whose cases run now
         self._lanes_lock = threading.RLock()  # lanes, _all, _gateways, jobs: never held long
         self._jobs: dict[GatewaySpec, Future[_Gateway]] = {}
+        self._held: Counter[GatewaySpec] = Counter()  # background commands using a config
         self._executor: ThreadPoolExecutor | None = None
         atexit.register(self.close)
 
@@ -243,8 +245,19 @@ class NpmTarget(GatewayPool):
         return self._order.index(spec) if spec in self._order else len(self._order)
 
     def _done(self, gw: _Gateway) -> bool:
-        """Every case of the lane's config ran (cases run grouped, in `_order`)."""
+        """Every case of the lane's config ran (cases run grouped, in `_order`), and no
+        background command holds it."""
+        if self._held[gw.spec]:
+            return False
         return gw.spec in self._order and self._order.index(gw.spec) < self._position
+
+    def hold(self, spec: GatewaySpec) -> None:
+        with self._lanes_lock:
+            self._held[spec] += 1
+
+    def release(self, spec: GatewaySpec) -> None:
+        with self._lanes_lock:
+            self._held[spec] -= 1
 
     def _lane_bind(self, spec: GatewaySpec) -> str:
         return self.bind_plan(spec, can_reach_remote=self.netns is not None).bind

@@ -41,12 +41,16 @@ def config_order(specs: Iterable[GatewaySpec]) -> list[GatewaySpec]:
     return sorted(seen, key=lambda s: (config_key(s), seen.index(s)))
 
 
-def grouped(items: Sequence[T], spec_of: dict[int, GatewaySpec]) -> list[T]:
+def grouped(
+    items: Sequence[T], spec_of: dict[int, GatewaySpec], late: Iterable[int] = ()
+) -> list[T]:
     """`items` with the ones that have a config (`spec_of[index]`) grouped by config in
-    `config_order`, each keeping its relative order, in the positions those items held."""
+    `config_order`, each keeping its relative order (the `late` ones after the others of their
+    group), in the positions those items held."""
     positions = [i for i in range(len(items)) if i in spec_of]
     order = {s: n for n, s in enumerate(config_order(spec_of[i] for i in positions))}
-    ranked = sorted(positions, key=lambda i: (order[spec_of[i]], i))
+    lates = set(late)
+    ranked = sorted(positions, key=lambda i: (order[spec_of[i]], i in lates, i))
     out = list(items)
     for slot, source in zip(positions, ranked, strict=True):
         out[slot] = items[source]
