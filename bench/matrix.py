@@ -78,6 +78,9 @@ def run_once(target: str, tmp: Path) -> dict[str, float]:
         "no:cacheprovider",
         "-p",
         "occ_bench_timing",
+        # as from the checkout (pyproject addopts): hypothesis' plugin costs 0.8 s a run
+        "-p",
+        "no:hypothesispytest",
         "--gateway",
         target,
         "--conformance-report",
