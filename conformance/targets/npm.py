@@ -163,6 +163,7 @@ class NpmTarget(GatewayPool):
         self._lanes_lock = threading.RLock()  # lanes, _all, _gateways, jobs: never held long
         self._jobs: dict[GatewaySpec, Future[_Gateway]] = {}
         self._held: Counter[GatewaySpec] = Counter()  # background commands using a config
+        self._commands: set[subprocess.Popen[bytes]] = set()  # CLI commands running now
         self._executor: ThreadPoolExecutor | None = None
         atexit.register(self.close)
 
@@ -437,6 +438,11 @@ class NpmTarget(GatewayPool):
             argv, cwd=gw.workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+        # A command may run in the background (the plugin's CLI runs): close() and the next
+        # run's sweep must find it too.
+        registry.current().add_process(proc.pid)
+        with self._lanes_lock:
+            self._commands.add(proc)
         try:
             out, _ = proc.communicate(timeout=timeout)
             code: int | None = proc.returncode
@@ -445,6 +451,10 @@ class NpmTarget(GatewayPool):
                 os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
             code = None
+        finally:
+            with self._lanes_lock:
+                self._commands.discard(proc)
+            registry.current().discard_process(proc.pid)
         return CliRun(
             argv=tuple(args),
             exit_code=code,
@@ -463,6 +473,10 @@ class NpmTarget(GatewayPool):
         with self._lanes_lock:
             gateways, self._all = self._all, []
             self._gateways.clear()
+            commands = list(self._commands)
+        for proc in commands:  # a CLI command still running in the background
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         _stop_all(gateways)
         with contextlib.suppress(Exception):
             atexit.unregister(self.close)
