@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         # SIGTERM ends a command as Ctrl-C does: each child run is stopped cleanly (suite.py).
         signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _terminate)  # never a swallowed asyncio cancellation
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -41,11 +41,14 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    ):
-        signal.signal(signal.SIGTERM, _terminate)
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            # Python's own handler lets asyncio.run turn Ctrl-C into a task cancellation, which
+            # a case's connection code could swallow (the run went on starting gateways); this
+            # one raises KeyboardInterrupt where the main thread is, as pytest expects.
+            signal.signal(signal.SIGINT, _terminate)
     session = ConformanceSession(config)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(ConformanceReporter(session), "openclaw-conformance-reporter")

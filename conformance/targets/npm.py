@@ -39,6 +39,7 @@ from conformance.targets.base import (
 )
 from conformance.targets.process import (
     LOG_TAIL_LINES,
+    STOP_GRACE_S,
     GatewayProcess,
     free_port,
     stop_all,
@@ -68,6 +69,7 @@ MAX_LANES = 4
 # the switches it hides.
 LANES_PER_CLASS = 1
 PREPARE_WORKERS = 1  # background starts and switches at a time (2 cores: one, beside the cases)
+INTERRUPTED_GRACE_S = 1.0  # SIGTERM to SIGKILL for a gateway whose start was interrupted
 
 
 class NetnsLike(Protocol):
@@ -633,8 +635,15 @@ class NpmTarget(GatewayPool):
                 what=f"{self.name}: gateway [{spec.label}]",
                 error=GatewayStartError,
             )
-        except BaseException:
+        except Exception:
             self._stop_one(gw)
+            raise
+        except BaseException:
+            # Ctrl-C or SIGTERM during the start: no later start (a background one included)
+            # may begin, and a gateway still starting up (9.6 ignores SIGTERM then) is not given
+            # the full grace.
+            self._closed = True
+            self._stop_one(gw, grace=INTERRUPTED_GRACE_S)
             raise
         gw.start_seconds = time.monotonic() - started
         self.start_times[spec] = gw.start_seconds
@@ -658,16 +667,16 @@ class NpmTarget(GatewayPool):
         gw.busy = False
         return gw
 
-    def _stop_one(self, gw: _Gateway) -> None:
-        _stop_all([gw])
+    def _stop_one(self, gw: _Gateway, grace: float = STOP_GRACE_S) -> None:
+        _stop_all([gw], grace)
         with self._lanes_lock, contextlib.suppress(ValueError):
             self._all.remove(gw)
 
 
-def _stop_all(gateways: list[_Gateway]) -> None:
+def _stop_all(gateways: list[_Gateway], grace: float = STOP_GRACE_S) -> None:
     """Stop every gateway's process group, then remove the folders (the log tail is kept)."""
     try:
-        stop_all([gw.process for gw in gateways])
+        stop_all([gw.process for gw in gateways], grace)
     finally:
         for gw in gateways:
             shutil.rmtree(gw.workdir, ignore_errors=True)
