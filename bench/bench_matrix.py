@@ -43,6 +43,7 @@ def main() -> None:
         netns = None
         print(f"no namespace ({exc}): remote cases skipped")
     target = ReferenceTarget(args.profile, netns=netns)
+    target.plan(cases)  # every config in one process, as a run starts them
     try:
         t0 = time.perf_counter()
         for case in cases:

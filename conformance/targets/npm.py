@@ -244,9 +244,6 @@ class NpmTarget(GatewayPool):
                     self._jobs.pop(spec, None)
         return self._prepare(spec, self._claim(spec))
 
-    def _index(self, spec: GatewaySpec) -> int:
-        return self._order.index(spec) if spec in self._order else len(self._order)
-
     def _done(self, gw: _Gateway) -> bool:
         """Every case of the lane's config ran (cases run grouped, in `_order`), and no
         background command holds it."""
