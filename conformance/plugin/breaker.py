@@ -14,7 +14,6 @@ TRIP_AFTER = 3  # consecutive cases the harness could not judge for want of an a
 @dataclass
 class _State:
     unanswered: int = 0
-    last_case: str | None = None
     cause: str | None = None  # set: tripped
     skipped: int = 0  # cases stopped since
 
@@ -38,7 +37,6 @@ class Breaker:
         """A case got no answer; returns the cause once, when this trips the breaker."""
         state = self._states.setdefault(spec, _State())
         state.unanswered += 1
-        state.last_case = case_id
         if state.cause is None and state.unanswered >= self.trip_after:
             state.cause = (
                 f"the gateway [{spec.label}] stopped answering: {state.unanswered} cases in a "

@@ -23,9 +23,10 @@ from conformance.judge.verdict import (
 )
 from conformance.plugin.clirun import CLI_TIMEOUT_S, run_cli_command
 from conformance.plugin.session import ConformanceSession
-from conformance.protocol.text import cap_lines
+from conformance.protocol.text import cap, cap_lines
 from conformance.targets.base import (
     CaseNotApplicable,
+    Endpoint,
     GatewayStartError,
     Target,
     TargetUnavailable,
@@ -110,14 +111,14 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         message = str(exc)
         problem = Problem("precondition", Rule.EQUAL, exc.expected, exc.observed, message)
         _record(item, None, message, target, problems=[problem.as_dict()])
-        tail = endpoint.log_tail(LOG_TAIL_LINES)
+        tail = _gateway_tail(endpoint)
         raise CaseMismatch(
             f"{case.id}: {message}\n{exc.detail}\ngateway log (tail):\n{tail}"
         ) from None
     except PreconditionError as exc:
         message = f"precondition could not be set up: {exc}"
         _record(item, None, message, target)
-        tail = endpoint.log_tail(LOG_TAIL_LINES)
+        tail = _gateway_tail(endpoint)
         raise CaseError(f"{case.id}: {message}\ngateway log (tail):\n{tail}") from None
     if obs.outcome.protocol and target.protocol is None:
         target.protocol = obs.outcome.protocol
@@ -164,9 +165,9 @@ def run_conformance_case(case: Case, session: ConformanceSession, item: pytest.I
         judged=case,
     )
     if verdict.error:
-        raise CaseError(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+        raise CaseError(render_failure(case, obs, verdict, _gateway_tail(endpoint)))
     if message and not verdict.passed and case.severity is not Severity.INFO:
-        raise CaseMismatch(render_failure(case, obs, verdict, endpoint.log_tail(LOG_TAIL_LINES)))
+        raise CaseMismatch(render_failure(case, obs, verdict, _gateway_tail(endpoint)))
 
 
 def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) -> None:
@@ -207,14 +208,20 @@ def run_cli_case(case: CliCase, session: ConformanceSession, item: pytest.Item) 
         )
 
 
+def _gateway_tail(endpoint: Endpoint) -> str:
+    """The gateway's log tail for a failure, whatever target runs it: its lines are the
+    gateway's words, capped as every string from it is."""
+    return cap_lines(endpoint.log_tail(LOG_TAIL_LINES))
+
+
 def _start_failed(
     item: pytest.Item, case_id: str, exc: GatewayStartError, target: Target
 ) -> NoReturn:
     """Every case of a config whose gateway did not start: an error with the start's reason
     (the gateway's own words), the same for each of them, never a failure of the release."""
-    message = f"gateway did not start: {exc.reason}"
+    message = f"gateway did not start: {cap(exc.reason)}"
     _record(item, None, message, target)
-    raise CaseError(f"{case_id}: {message}\n{exc}") from None
+    raise CaseError(f"{case_id}: {message}\n{cap_lines(str(exc))}") from None
 
 
 def _check_version_window(case: Case, target: Target) -> None:

@@ -39,6 +39,7 @@ from conformance.plugin.breaker import Breaker
 from conformance.plugin.clirun import run_cli_command
 from conformance.plugin.exitcodes import EXIT_TARGET_UNUSABLE
 from conformance.plugin.options import Settings
+from conformance.protocol.text import cap_lines
 from conformance.reports.data import RunReport
 from conformance.targets import registry
 from conformance.targets.base import (
@@ -230,8 +231,9 @@ class ConformanceSession:
             reporter.flush()
 
     def target_unusable(self, message: str, code: int = EXIT_TARGET_UNUSABLE) -> NoReturn:
-        """Stop the run: the target cannot be used (and later calls stop the same way)."""
-        self.gateways.unusable = Unusable(message, code)
+        """Stop the run: the target cannot be used (and later calls stop the same way). The
+        message may quote the gateway (its log tail, its error): capped like all its words."""
+        self.gateways.unusable = Unusable(cap_lines(message), code)
         self._exit_unusable()
 
     def _exit_unusable(self) -> NoReturn:

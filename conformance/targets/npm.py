@@ -289,9 +289,14 @@ class NpmTarget(GatewayPool):
             spare = next((gw for gw in live if not gw.busy and self._done(gw)), None)
             if spare is None:
                 return
-            spare.retired = True
-            self._gateways.pop(spare.spec, None)
+            self._retire(spare)
         self._stop_one(spare)
+
+    def _retire(self, gw: _Gateway) -> None:
+        """Take a lane out of service (its process is stopped by the caller)."""
+        with self._lanes_lock:
+            gw.retired = True
+            self._gateways.pop(gw.spec, None)
 
     def _prepare(self, spec: GatewaySpec, lane: _Gateway | None) -> _Gateway:
         if lane is not None:
@@ -305,8 +310,7 @@ class NpmTarget(GatewayPool):
                 if not exc.reloads:
                     # The release does not watch its config file: no other switch will work.
                     self.reuse = False
-                with self._lanes_lock:
-                    lane.retired = True
+                self._retire(lane)
                 self._stop_one(lane)
         self._make_room()
         return self._cold(spec)
@@ -328,8 +332,7 @@ class NpmTarget(GatewayPool):
                        if not gw.retired and not gw.busy and self._done(gw)
                        and not any(self._same_process(gw, s) for s in upcoming)]  # fmt: skip
             for gw in useless:
-                gw.retired = True
-                self._gateways.pop(gw.spec, None)
+                self._retire(gw)
             if useless:
                 threading.Thread(
                     target=lambda: [self._stop_one(gw) for gw in useless],

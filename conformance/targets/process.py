@@ -18,7 +18,6 @@ from typing import Any
 from conformance.protocol.client import HandshakeOutcome, Timeouts, handshake
 from conformance.protocol.frames import ConnectPlan, shared_auth
 from conformance.protocol.sockets import Vantage
-from conformance.protocol.text import cap_lines
 from conformance.targets import registry
 from conformance.targets.base import GatewayStartError, TargetUnavailable, start_failure_reason
 from conformance.targets.proctree import descendants
@@ -76,8 +75,7 @@ class GatewayProcess:
                 kept = self.log_path.read_text(errors="replace").splitlines()
             except OSError:
                 kept = []
-        # A gateway's log lines are its words too: capped, as every string from it is.
-        return cap_lines("\n".join(kept[-lines:]))
+        return "\n".join(kept[-lines:])
 
     def wait_ready(
         self,

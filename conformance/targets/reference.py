@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from conformance.cases.gateway import GatewaySpec
 from conformance.protocol.sockets import Vantage
-from conformance.protocol.text import cap_lines
 from conformance.targets import hermetic, registry
 from conformance.targets.base import BindPlan, Endpoint, Target, TargetUnavailable
 from conformance.targets.netns import Netns
@@ -82,7 +81,7 @@ class _Slot:
                 text = ""
         if self.process.exit_text() is not None:  # the whole process died: say why
             text = f"{text}\n{self.process.tail(lines)}"
-        return cap_lines("\n".join(text.splitlines()[-lines:])) if lines > 0 else ""
+        return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
 
     def exited(self) -> str | None:
         """How this config's gateway ended: the process's exit, or the code its own log

@@ -178,11 +178,13 @@ async def _wipe(janitor: Janitor, vantage: Vantage, token: str | None, password:
                 why = listing.error.message if listing.error else listing.transport_error
                 raise SwitchFailed(f"the janitor cannot list pairings: {why}")
             payload = listing.payload if isinstance(listing.payload, dict) else {}
-            pending = [p.get("requestId") for p in payload.get("pending") or [] if _is_map(p)]
+            pending = [
+                p.get("requestId") for p in payload.get("pending") or [] if isinstance(p, dict)
+            ]
             paired = [
                 p.get("deviceId")
                 for p in payload.get("paired") or []
-                if _is_map(p) and p.get("deviceId") != janitor.device_id
+                if isinstance(p, dict) and p.get("deviceId") != janitor.device_id
             ]
             if not pending and not paired:
                 return f"removed {removed} paired device(s), rejected {rejected} request(s)"
@@ -198,7 +200,3 @@ async def _wipe(janitor: Janitor, vantage: Vantage, token: str | None, password:
         )
     finally:
         await conn.close()
-
-
-def _is_map(value: object) -> bool:
-    return isinstance(value, dict)

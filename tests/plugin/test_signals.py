@@ -19,27 +19,28 @@ from conformance.targets.registry import _start_time
 STOP_BOUND_S = 10.0
 
 
+def _matrix(selection: str, cache: Path) -> tuple[list[str], dict[str, str]]:
+    """A run of the selected cases, as a user starts it, with its own cache (and registry)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        "conformance",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        selection,
+    ]
+    return argv, {**os.environ, "OPENCLAW_CONFORMANCE_CACHE": str(cache)}
+
+
 def _start_run(tmp_path: Path, cache: Path) -> subprocess.Popen[str]:
     # frame.silent keeps the run busy for a second with its gateways up.
-    env = {**os.environ, "OPENCLAW_CONFORMANCE_CACHE": str(cache)}
+    argv, env = _matrix("frame.silent or token.loopback", cache)
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--pyargs",
-            "conformance",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-k",
-            "frame.silent or token.loopback",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -85,26 +86,9 @@ def test_after_sigkill_the_next_run_sweeps_what_the_dead_session_left(tmp_path: 
     proc.kill()
     proc.communicate(timeout=30)
     assert any(_alive(e) for e in record["process"])  # the gateway outlived its session
-    env = {**os.environ, "OPENCLAW_CONFORMANCE_CACHE": str(cache)}
+    argv, env = _matrix("token.loopback.no-device.cli", cache)
     nxt = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--pyargs",
-            "conformance",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-k",
-            "token.loopback.no-device.cli",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     output = nxt.stdout + nxt.stderr
     assert nxt.returncode == 0, output[-2000:]

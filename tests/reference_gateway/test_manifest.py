@@ -105,24 +105,9 @@ def test_one_process_serves_each_config_on_its_own_port_with_its_own_log(tmp_pat
     assert "shutting down" in (tmp_path / "a.log").read_text()
 
 
-def test_a_manifest_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
-    bad = tmp_path / "manifest.json"
-    bad.write_text("[]")
-    proc = subprocess.run(
-        [sys.executable, "-m", "reference_gateway", "--manifest", str(bad)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert f"cannot read manifest {bad}" in proc.stderr
-
-
-@pytest.mark.parametrize("argv", [[], ["--config", "x.json"]])
-def test_single_mode_still_needs_a_config_and_a_port(argv: list[str]) -> None:
-    proc = subprocess.run(
+def _gateway_run(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`python -m reference_gateway ARGV` that is expected to stop at once."""
+    return subprocess.run(
         [sys.executable, "-m", "reference_gateway", *argv],
         cwd=ROOT,
         capture_output=True,
@@ -130,5 +115,18 @@ def test_single_mode_still_needs_a_config_and_a_port(argv: list[str]) -> None:
         timeout=30,
         check=False,
     )
+
+
+def test_a_manifest_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "manifest.json"
+    bad.write_text("[]")
+    proc = _gateway_run("--manifest", str(bad))
+    assert proc.returncode == 2
+    assert f"cannot read manifest {bad}" in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["--config", "x.json"]])
+def test_single_mode_still_needs_a_config_and_a_port(argv: list[str]) -> None:
+    proc = _gateway_run(*argv)
     assert proc.returncode == 2
     assert "--config and --port are required" in proc.stderr
